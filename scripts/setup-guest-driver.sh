@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the guest side of the stack: Mesa's Venus Vulkan driver from Debian's own mesa source
+# package, into the build tree, with an ICD JSON that points at it. Idempotent: once the driver and
+# its JSON exist, a second run does nothing.
+set -euo pipefail
+# Mesa's generators need Debian's python3 (with python3-mako), not another one on the PATH.
+export PATH=/usr/bin:$PATH
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out="$top/build/guest-driver"
+icd="$out/virtio_icd.json"
+stamp="$out/.built"
+
+if [ -f "$stamp" ] && [ -f "$icd" ] && [ -f "$(cat "$stamp")" ]; then
+    exit 0
+fi
+
+"$top/scripts/install-deps.sh"
+
+# apt-get source needs deb-src entries for the suites the machine already uses.
+if ! apt-get indextargets --format '$(CREATED_BY)' 2>/dev/null | grep -q '^Sources$'; then
+    echo "setup-guest-driver: adding deb-src entries for the configured suites"
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        if grep -q '^Types:.*\bdeb\b' "$f" && ! grep -q '^Types:.*deb-src' "$f"; then
+            sed 's/^Types:.*/Types: deb-src/' "$f" > "/etc/apt/sources.list.d/pvgpu-src-$(basename "$f")"
+        fi
+    done
+    if [ -f /etc/apt/sources.list ]; then
+        grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > /etc/apt/sources.list.d/pvgpu-src.list || true
+    fi
+    apt-get update -qq
+fi
+
+mkdir -p "$out"
+cd "$out"
+if [ ! -d "$out/mesa-src" ]; then
+    rm -rf "$out/fetch" && mkdir -p "$out/fetch"
+    (cd "$out/fetch" && apt-get source -qq --download-only mesa && dpkg-source -x mesa_*.dsc mesa >/dev/null)
+    version=$(cd "$out/fetch" && ls mesa_*.dsc | sed 's/^mesa_//; s/\.dsc$//')
+    case "$version" in
+        22.3.6*) ;;
+        *) echo "setup-guest-driver: expected mesa 22.3.6, apt offers $version" >&2; exit 1 ;;
+    esac
+    mv "$out/fetch/mesa" "$out/mesa-src"
+    echo "$version" > "$out/mesa-src/.debian-version"
+fi
+
+# Only the Venus driver; every other driver, API and platform is off.
+if [ ! -f "$out/mesa-build/build.ninja" ]; then
+    meson setup "$out/mesa-build" "$out/mesa-src" \
+        --prefix="$out/install" --libdir=lib --buildtype=release \
+        -Dvulkan-drivers=virtio-experimental -Dgallium-drivers= -Ddri-drivers= -Dplatforms= \
+        -Dopengl=false -Dgles1=disabled -Dgles2=disabled -Degl=disabled -Dglx=disabled \
+        -Dgbm=disabled -Dshared-glapi=disabled -Dllvm=disabled -Dvalgrind=disabled \
+        -Dlibunwind=disabled -Dzstd=disabled -Dbuild-tests=false -Dvulkan-layers= \
+        -Dtools= -Dvideo-codecs=
+fi
+ninja -C "$out/mesa-build" >/dev/null
+ninja -C "$out/mesa-build" install >/dev/null
+
+lib="$out/install/lib/libvulkan_virtio.so"
+[ -f "$lib" ] || { echo "setup-guest-driver: $lib was not built" >&2; exit 1; }
+cat > "$icd" <<JSON
+{
+    "file_format_version": "1.0.0",
+    "ICD": {
+        "library_path": "$lib",
+        "api_version": "1.3.230"
+    }
+}
+JSON
+echo "$lib" > "$stamp"
+echo "setup-guest-driver: Venus driver ready at $lib"

@@ -1,0 +1,65 @@
+/* The renderer's face towards transports (vtest server, virtio-gpu device model): one Venus
+ * context per guest instance, its blob resources and its command submissions. Transports own
+ * framing and fds; the renderer owns everything Vulkan. */
+#ifndef PV_RENDERER_H
+#define PV_RENDERER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Capset ids from the virtio-gpu specification. */
+#define PV_CAPSET_VENUS 4
+
+/* Blob types and flags as the vtest and virtio-gpu protocols number them. */
+#define PV_BLOB_TYPE_GUEST 1
+#define PV_BLOB_TYPE_HOST3D 2
+#define PV_BLOB_TYPE_HOST3D_GUEST 3
+#define PV_BLOB_FLAG_MAPPABLE 1
+#define PV_BLOB_FLAG_SHAREABLE 2
+#define PV_BLOB_FLAG_CROSS_DEVICE 4
+
+struct pv_context;
+
+struct pv_renderer_options {
+    /* Force the portable memory-sharing path (shared memory imported with
+     * VK_EXT_external_memory_host) even where the host offers export paths. */
+    bool portable;
+};
+
+/* Fills the Venus capset (version 0). Returns the capset size in bytes, or 0 if buf is too
+ * small. Needs no Vulkan: a transport may answer capset queries before any context exists. */
+size_t pv_renderer_fill_capset(uint32_t capset_id, uint32_t version, void *buf, size_t size);
+
+/* Creates a context. debug_name is the guest's process name, for log lines. Returns NULL (and
+ * logs why) on failure. */
+struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name,
+                                     const struct pv_renderer_options *options);
+
+/* Releases every host object the context owns, its rings and resources. */
+void pv_context_destroy(struct pv_context *ctx);
+
+/* Creates blob resource res_id (chosen by the transport, non-zero, unique in the context).
+ * blob_id 0 asks for plain shared memory; otherwise blob_id names a VkDeviceMemory of the
+ * context. On success *out_fd is an fd the transport passes to the guest (the transport
+ * closes it after sending); mapping it MAP_SHARED at offset 0 gives the blob's bytes.
+ * Returns 0, or -1 after logging the reason. */
+int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blob_type,
+                           uint32_t blob_flags, uint64_t blob_id, uint64_t size, int *out_fd);
+
+/* Drops the context's reference to res_id. Unknown ids are logged and ignored. */
+void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id);
+
+/* Executes a Venus command stream. The bytes are copied before decoding, so the caller's buffer
+ * may be guest-shared memory. Returns 0, or -1 once the context is fatal (see below). */
+int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size);
+
+/* Blocks until all work submitted so far to the VkQueue with guest object id queue_id has
+ * completed. Returns 0, or -1 if there is no such queue (the context is made fatal). */
+int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id);
+
+/* A fatal context executes nothing more; the reason names the command and what was wrong. */
+bool pv_context_is_fatal(const struct pv_context *ctx);
+const char *pv_context_fatal_reason(const struct pv_context *ctx);
+
+#endif
