@@ -62,4 +62,11 @@ int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id);
 bool pv_context_is_fatal(const struct pv_context *ctx);
 const char *pv_context_fatal_reason(const struct pv_context *ctx);
 
+/* Prints one line per Venus command type the protocol defines:
+ * "<number> <name> <status>", status being "implemented" (decoded and executed),
+ * "unimplemented" (decoded; executing it makes the context fatal with a clear message) or
+ * "undecodable" (the protocol cannot carry its parameters; fatal as well). */
+#include <stdio.h>
+void pv_renderer_print_commands(FILE *out);
+
 #endif
