@@ -1,0 +1,81 @@
+/* Bump allocator for decoded commands (see pv_arena.h). */
+#include "pv_arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pv_arena_block {
+    struct pv_arena_block *next;
+    size_t size;   /* usable bytes after the header */
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+#define PV_ARENA_MIN_BLOCK (64 * 1024)
+
+void pv_arena_init(struct pv_arena *a, size_t limit)
+{
+    a->blocks = NULL;
+    a->used = 0;
+    a->limit = limit;
+}
+
+void pv_arena_finish(struct pv_arena *a)
+{
+    struct pv_arena_block *b = a->blocks;
+    while (b) {
+        struct pv_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->blocks = NULL;
+    a->used = 0;
+}
+
+void *pv_arena_alloc(struct pv_arena *a, size_t size)
+{
+    size_t rounded = (size + 15) & ~(size_t)15;
+    if (rounded < size || rounded > a->limit - a->used)
+        return NULL;
+
+    struct pv_arena_block *b = a->blocks;
+    if (!b || b->size - b->used < rounded) {
+        size_t block_size = rounded > PV_ARENA_MIN_BLOCK ? rounded : PV_ARENA_MIN_BLOCK;
+        b = malloc(sizeof(*b) + block_size);
+        if (!b)
+            return NULL;
+        b->size = block_size;
+        b->used = 0;
+        b->next = a->blocks;
+        a->blocks = b;
+    }
+    void *p = b->data + b->used;
+    b->used += rounded;
+    a->used += rounded;
+    memset(p, 0, size);
+    return p;
+}
+
+void pv_arena_reset(struct pv_arena *a)
+{
+    if (!a->blocks)
+        return;
+    /* Keep the largest block: after a big command the next big one needs no malloc. */
+    struct pv_arena_block *keep = a->blocks;
+    for (struct pv_arena_block *b = a->blocks; b; b = b->next) {
+        if (b->size > keep->size)
+            keep = b;
+    }
+    struct pv_arena_block *b = a->blocks;
+    while (b) {
+        struct pv_arena_block *next = b->next;
+        if (b != keep)
+            free(b);
+        b = next;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+    a->blocks = keep;
+    a->used = 0;
+}

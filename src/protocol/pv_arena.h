@@ -1,0 +1,26 @@
+/* A bump allocator for everything one decoded command needs: structs, arrays, strings. Reset
+ * after each command, so decoding allocates nothing on the heap in the steady state. The total
+ * is capped, which bounds what a hostile command can make the host allocate. */
+#ifndef PV_ARENA_H
+#define PV_ARENA_H
+
+#include <stddef.h>
+
+struct pv_arena_block;
+
+struct pv_arena {
+    struct pv_arena_block *blocks;   /* newest first; the oldest is kept across resets */
+    size_t used;                     /* bytes handed out since the last reset */
+    size_t limit;                    /* most bytes handed out between resets */
+};
+
+void pv_arena_init(struct pv_arena *a, size_t limit);
+void pv_arena_finish(struct pv_arena *a);
+
+/* Zeroed, 16-byte aligned; NULL when the limit would be passed or memory is short. */
+void *pv_arena_alloc(struct pv_arena *a, size_t size);
+
+/* Forgets every allocation, keeping one block for reuse. */
+void pv_arena_reset(struct pv_arena *a);
+
+#endif

@@ -1,0 +1,323 @@
+/* Guest contexts: lifetime, blobs, the reply stream and the decode loop (see pv_context.h). */
+#define _GNU_SOURCE
+#include "pv_context.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pv_device.h"
+#include "pv_instance.h"
+#include "pv_log.h"
+#include "pv_ring.h"
+
+/* Most bytes one decoded command may allocate (structs, arrays, strings). */
+#define PV_CONTEXT_ARENA_LIMIT (256u << 20)
+
+struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name,
+                                     const struct pv_renderer_options *options)
+{
+    struct pv_context *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        pv_log("context %u: out of memory", context_id);
+        return NULL;
+    }
+    ctx->id = context_id;
+    snprintf(ctx->name, sizeof(ctx->name), "%s", debug_name ? debug_name : "guest");
+    if (options)
+        ctx->options = *options;
+    pthread_mutex_init(&ctx->mutex, NULL);
+    pv_object_table_init(&ctx->objects);
+    for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
+        pv_arena_init(&ctx->arenas[i], PV_CONTEXT_ARENA_LIMIT);
+    pv_debug("context %u (%s): created", ctx->id, ctx->name);
+    return ctx;
+}
+
+void pv_context_destroy(struct pv_context *ctx)
+{
+    if (!ctx)
+        return;
+    /* Rings first: their workers use everything else. Joined without the lock held, since a
+     * worker may be waiting for it. */
+    pthread_mutex_lock(&ctx->mutex);
+    pv_ring_stop_all(ctx);
+    pthread_mutex_unlock(&ctx->mutex);
+    pv_ring_join_stopped(ctx);
+
+    while (ctx->instances)
+        pv_instance_destroy(ctx, ctx->instances);
+
+    if (ctx->reply.blob)
+        pv_blob_unref(ctx->reply.blob);
+    while (ctx->blobs) {
+        struct pv_blob *blob = ctx->blobs;
+        ctx->blobs = blob->next;
+        pv_blob_unref(blob);
+    }
+    for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
+        pv_arena_finish(&ctx->arenas[i]);
+    if (ctx->objects.count)
+        pv_log("context %u (%s): %zu objects were still registered at destruction", ctx->id,
+               ctx->name, ctx->objects.count);
+    pv_object_table_finish(&ctx->objects);
+    pthread_mutex_destroy(&ctx->mutex);
+    pv_debug("context %u (%s): destroyed", ctx->id, ctx->name);
+    free(ctx);
+}
+
+void pv_context_set_fatal(struct pv_context *ctx, const char *fmt, ...)
+{
+    if (ctx->fatal)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->fatal_reason, sizeof(ctx->fatal_reason), fmt, ap);
+    va_end(ap);
+    ctx->fatal = true;
+    pv_log("context %u (%s): fatal: %s", ctx->id, ctx->name, ctx->fatal_reason);
+}
+
+bool pv_context_is_fatal(const struct pv_context *ctx)
+{
+    return ctx->fatal;
+}
+
+const char *pv_context_fatal_reason(const struct pv_context *ctx)
+{
+    return ctx->fatal ? ctx->fatal_reason : NULL;
+}
+
+void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size)
+{
+    if (ctx->depth >= PV_CONTEXT_MAX_DEPTH) {
+        pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: streams nested too deeply");
+        return;
+    }
+    struct pv_arena *arena = &ctx->arenas[ctx->depth];
+    ctx->depth++;
+    struct pv_cs_decoder d = {
+        .cur = data,
+        .end = data + size,
+        .arena = arena,
+        .objects = &ctx->objects,
+    };
+    while (d.cur < d.end && !ctx->fatal) {
+        uint32_t type, flags;
+        d.command = NULL;
+        if (!pv_cs_u32(&d, &type) || !pv_cs_u32(&d, &flags)) {
+            pv_context_set_fatal(ctx, "command header truncated (%zu bytes left)",
+                                 pv_cs_remaining(&d));
+            break;
+        }
+        if (type >= PV_COMMAND_COUNT) {
+            pv_context_set_fatal(ctx, "unknown command type %u", type);
+            break;
+        }
+        const struct pv_command_info *info = &pv_command_table[type];
+        if (!info->dispatch) {
+            pv_context_set_fatal(ctx, "%s: the protocol cannot carry it (%s)", info->name,
+                                 info->why);
+            break;
+        }
+        if (flags & ~(uint32_t)VK_COMMAND_GENERATE_REPLY_BIT_EXT) {
+            pv_context_set_fatal(ctx, "%s: unknown command flags 0x%x", info->name, flags);
+            break;
+        }
+        d.command = info->name;
+        ctx->current_command = info->name;
+        info->dispatch(ctx, &d, flags);
+        if (d.failed)
+            pv_context_set_fatal(ctx, "%s: %s", info->name, d.error);
+        pv_arena_reset(arena);
+    }
+    ctx->current_command = NULL;
+    ctx->depth--;
+}
+
+int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size)
+{
+    /* One copy out of the caller's (possibly guest-shared) buffer before decoding. */
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy) {
+        pv_context_set_fatal(ctx, "out of memory for a %zu-byte submission", size);
+        return -1;
+    }
+    memcpy(copy, commands, size);
+    pthread_mutex_lock(&ctx->mutex);
+    if (!ctx->fatal)
+        pv_context_execute(ctx, copy, size);
+    bool fatal = ctx->fatal;
+    pthread_mutex_unlock(&ctx->mutex);
+    free(copy);
+    pv_ring_join_stopped(ctx);
+    return fatal ? -1 : 0;
+}
+
+/* -- reply stream ----------------------------------------------------------------------- */
+
+bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e)
+{
+    if (!ctx->reply.blob) {
+        pv_context_set_fatal(ctx, "%s: a reply is asked for but no reply stream is set",
+                             ctx->current_command ? ctx->current_command : "command");
+        return false;
+    }
+    uint8_t *base = (uint8_t *)ctx->reply.blob->map + ctx->reply.offset;
+    e->cur = base + ctx->reply.position;
+    e->end = base + ctx->reply.size;
+    e->objects = &ctx->objects;
+    e->failed = ctx->reply.position > ctx->reply.size;
+    return true;
+}
+
+void pv_context_reply_end(struct pv_context *ctx, struct pv_cs_encoder *e, const char *command)
+{
+    if (e->failed)
+        pv_context_set_fatal(ctx, "%s: the reply does not fit the reply stream", command);
+}
+
+/* -- blobs ------------------------------------------------------------------------------ */
+
+void pv_blob_ref(struct pv_blob *blob)
+{
+    blob->refs++;
+}
+
+void pv_blob_unref(struct pv_blob *blob)
+{
+    if (--blob->refs > 0)
+        return;
+    if (blob->map)
+        munmap(blob->map, blob->size);
+    if (blob->fd >= 0)
+        close(blob->fd);
+    free(blob);
+}
+
+struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id)
+{
+    for (struct pv_blob *b = ctx->blobs; b; b = b->next) {
+        if (b->res_id == res_id)
+            return b;
+    }
+    return NULL;
+}
+
+static struct pv_blob *blob_create_shmem(struct pv_context *ctx, uint32_t res_id, uint64_t size)
+{
+    if (size == 0 || size > SIZE_MAX / 2) {
+        pv_log("context %u (%s): blob %u: bad size %llu", ctx->id, ctx->name, res_id,
+               (unsigned long long)size);
+        return NULL;
+    }
+    int fd = memfd_create("pvgpu-blob", MFD_CLOEXEC);
+    if (fd < 0) {
+        pv_log("context %u (%s): memfd_create failed: %s", ctx->id, ctx->name, strerror(errno));
+        return NULL;
+    }
+    if (ftruncate(fd, (off_t)size) < 0) {
+        pv_log("context %u (%s): blob of %llu bytes: %s", ctx->id, ctx->name,
+               (unsigned long long)size, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    void *map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        pv_log("context %u (%s): mmap of a %llu-byte blob failed: %s", ctx->id, ctx->name,
+               (unsigned long long)size, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    struct pv_blob *blob = calloc(1, sizeof(*blob));
+    if (!blob) {
+        munmap(map, (size_t)size);
+        close(fd);
+        return NULL;
+    }
+    blob->res_id = res_id;
+    blob->refs = 1;
+    blob->map = map;
+    blob->size = (size_t)size;
+    blob->fd = fd;
+    return blob;
+}
+
+int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blob_type,
+                           uint32_t blob_flags, uint64_t blob_id, uint64_t size, int *out_fd)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    int ret = -1;
+    if (res_id == 0 || pv_context_find_blob(ctx, res_id)) {
+        pv_log("context %u (%s): blob id %u is zero or taken", ctx->id, ctx->name, res_id);
+        goto out;
+    }
+    if (blob_type != PV_BLOB_TYPE_GUEST && blob_type != PV_BLOB_TYPE_HOST3D) {
+        pv_log("context %u (%s): blob type %u is not supported", ctx->id, ctx->name, blob_type);
+        goto out;
+    }
+    if (blob_id != 0) {
+        pv_log("context %u (%s): blob %u: device-memory blobs (id 0x%llx) are not supported yet",
+               ctx->id, ctx->name, res_id, (unsigned long long)blob_id);
+        goto out;
+    }
+    (void)blob_flags;
+    struct pv_blob *blob = blob_create_shmem(ctx, res_id, size);
+    if (!blob)
+        goto out;
+    int fd = dup(blob->fd);
+    if (fd < 0) {
+        pv_blob_unref(blob);
+        goto out;
+    }
+    blob->next = ctx->blobs;
+    ctx->blobs = blob;
+    *out_fd = fd;
+    ret = 0;
+out:
+    pthread_mutex_unlock(&ctx->mutex);
+    return ret;
+}
+
+void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    struct pv_blob **link = &ctx->blobs;
+    while (*link && (*link)->res_id != res_id)
+        link = &(*link)->next;
+    if (*link) {
+        struct pv_blob *blob = *link;
+        *link = blob->next;
+        pv_blob_unref(blob);
+    } else {
+        pv_log("context %u (%s): unref of unknown blob %u ignored", ctx->id, ctx->name, res_id);
+    }
+    pthread_mutex_unlock(&ctx->mutex);
+}
+
+/* -- objects ---------------------------------------------------------------------------- */
+
+bool pv_context_add_object(struct pv_context *ctx, struct pv_object *obj)
+{
+    if (pv_object_table_insert(&ctx->objects, obj))
+        return true;
+    if (obj->id == 0)
+        pv_context_set_fatal(ctx, "%s: a new %s has id 0", ctx->current_command,
+                             pv_object_type_name(obj->type));
+    else if (pv_object_table_lookup(&ctx->objects, obj->id))
+        pv_context_set_fatal(ctx, "%s: id 0x%llx of a new %s is already in use",
+                             ctx->current_command, (unsigned long long)obj->id,
+                             pv_object_type_name(obj->type));
+    else
+        pv_context_set_fatal(ctx, "%s: out of memory", ctx->current_command);
+    return false;
+}
+
+void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj)
+{
+    pv_object_table_remove(&ctx->objects, obj->id);
+}

@@ -1,0 +1,87 @@
+/* A guest context: everything one guest instance owns on the host (objects, blobs, rings, the
+ * reply stream) and the loop that decodes and runs its command streams. The context is the
+ * unit of failure: a bad stream makes it fatal and nothing else. */
+#ifndef PV_CONTEXT_H
+#define PV_CONTEXT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pv_arena.h"
+#include "pv_cs.h"
+#include "pv_object.h"
+#include "pv_renderer.h"
+#include "pv_venus_gen.h"
+
+struct pv_ring;
+
+/* Shared memory that both the guest and the host map: a blob resource. Reference counted,
+ * because rings and the reply stream keep using a blob the guest has already dropped. */
+struct pv_blob {
+    uint32_t res_id;
+    int refs;
+    void *map;
+    size_t size;
+    int fd;
+    struct pv_blob *next;   /* the context's list of live blobs */
+};
+
+/* Nested depth of vkExecuteCommandStreamsMESA: the top level and one below it. */
+#define PV_CONTEXT_MAX_DEPTH 2
+
+struct pv_context {
+    uint32_t id;
+    char name[64];
+    struct pv_renderer_options options;
+
+    /* Command execution comes from the transport thread and the ring workers. */
+    pthread_mutex_t mutex;
+
+    struct pv_object_table objects;
+    struct pv_arena arenas[PV_CONTEXT_MAX_DEPTH];
+    unsigned depth;
+
+    struct pv_blob *blobs;   /* the guest's blobs, by res_id */
+
+    struct {
+        struct pv_blob *blob;   /* holds a reference; NULL until the guest sets one */
+        size_t offset;
+        size_t size;
+        size_t position;
+    } reply;
+
+    struct pv_ring *rings;          /* running rings */
+    struct pv_ring *stopped_rings;  /* destroyed by the guest, to be joined off the lock */
+
+    struct pv_instance *instances;  /* every instance of the context (normally one) */
+
+    bool fatal;
+    char fatal_reason[512];
+    const char *current_command;   /* for log lines of handlers */
+};
+
+/* Marks the context fatal (first reason wins) and logs it once. */
+void pv_context_set_fatal(struct pv_context *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Runs a stream of Venus commands; the caller holds ctx->mutex and data is host memory. */
+void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size);
+
+/* Reply stream access for the generated dispatchers. */
+bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e);
+void pv_context_reply_end(struct pv_context *ctx, struct pv_cs_encoder *e, const char *command);
+
+struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id);
+void pv_blob_ref(struct pv_blob *blob);
+void pv_blob_unref(struct pv_blob *blob);
+
+/* Object registration for handlers: binds the guest id, or makes the context fatal. */
+bool pv_context_add_object(struct pv_context *ctx, struct pv_object *obj);
+void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj);
+
+#endif

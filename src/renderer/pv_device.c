@@ -1,0 +1,182 @@
+/* Devices and queues: host device creation with its dispatch table, the queues the driver
+ * names right after vkCreateDevice, and teardown. */
+#include <stdlib.h>
+
+#include "pv_device.h"
+#include "pv_log.h"
+
+void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDevice *a)
+{
+    struct pv_physical_device *pd = (struct pv_physical_device *)a->physicalDevice_object;
+    struct pv_instance *instance = pd->base.instance;
+    VkDeviceCreateInfo info = *a->pCreateInfo;
+    info.enabledLayerCount = 0;
+    info.ppEnabledLayerNames = NULL;
+
+    VkDevice handle = VK_NULL_HANDLE;
+    a->ret = instance->dispatch.vkCreateDevice(pd->handle, &info, NULL, &handle);
+    if (a->ret != VK_SUCCESS)
+        return;
+    struct pv_device *device = calloc(1, sizeof(*device));
+    PFN_vkGetDeviceProcAddr gdpa =
+        (PFN_vkGetDeviceProcAddr)vkGetInstanceProcAddr(instance->handle, "vkGetDeviceProcAddr");
+    if (!device || !gdpa) {
+        PFN_vkDestroyDevice destroy =
+            (PFN_vkDestroyDevice)vkGetInstanceProcAddr(instance->handle, "vkDestroyDevice");
+        if (destroy)
+            destroy(handle, NULL);
+        free(device);
+        a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+        return;
+    }
+    device->handle = handle;
+    device->physical_device = pd;
+    device->base.id = a->pDevice_id;
+    device->base.type = VK_OBJECT_TYPE_DEVICE;
+    device->base.handle = (uint64_t)(uintptr_t)handle;
+    device->base.instance = instance;
+    device->base.device = device;
+    pv_device_dispatch_init(&device->dispatch, gdpa, handle);
+    if (!pv_context_add_object(ctx, &device->base)) {
+        device->dispatch.vkDestroyDevice(handle, NULL);
+        free(device);
+        a->ret = VK_ERROR_INITIALIZATION_FAILED;
+        return;
+    }
+    device->next = instance->devices;
+    instance->devices = device;
+    *a->pDevice = handle;
+}
+
+void pv_device_destroy(struct pv_context *ctx, struct pv_device *device)
+{
+    while (device->queues) {
+        struct pv_queue *queue = device->queues;
+        device->queues = queue->next;
+        pv_context_remove_object(ctx, &queue->base);
+        free(queue);
+    }
+    device->dispatch.vkDestroyDevice(device->handle, NULL);
+    pv_context_remove_object(ctx, &device->base);
+    struct pv_instance *instance = device->base.instance;
+    struct pv_device **link = &instance->devices;
+    while (*link && *link != device)
+        link = &(*link)->next;
+    if (*link)
+        *link = device->next;
+    free(device);
+}
+
+void pv_handle_vkDestroyDevice(struct pv_context *ctx, struct pv_args_vkDestroyDevice *a)
+{
+    if (a->device_object)
+        pv_device_destroy(ctx, (struct pv_device *)a->device_object);
+}
+
+/* Binds the guest's queue id to the host queue (family, index, flags) of the device. */
+static void bind_queue(struct pv_context *ctx, struct pv_device *device, uint64_t id,
+                       VkQueue handle, uint32_t family, uint32_t index,
+                       VkDeviceQueueCreateFlags flags, const char *command)
+{
+    if (!handle) {
+        pv_context_set_fatal(ctx, "%s: the device has no queue %u of family %u", command, index,
+                             family);
+        return;
+    }
+    for (struct pv_queue *q = device->queues; q; q = q->next) {
+        if (q->handle == handle) {
+            if (q->base.id != id)
+                pv_context_set_fatal(ctx, "%s: queue %u/%u already has id 0x%llx", command,
+                                     family, index, (unsigned long long)q->base.id);
+            return;
+        }
+    }
+    struct pv_queue *queue = calloc(1, sizeof(*queue));
+    if (!queue) {
+        pv_context_set_fatal(ctx, "%s: out of memory", command);
+        return;
+    }
+    queue->handle = handle;
+    queue->family = family;
+    queue->index = index;
+    queue->flags = flags;
+    queue->base.id = id;
+    queue->base.type = VK_OBJECT_TYPE_QUEUE;
+    queue->base.handle = (uint64_t)(uintptr_t)handle;
+    queue->base.instance = device->base.instance;
+    queue->base.device = device;
+    if (!pv_context_add_object(ctx, &queue->base)) {
+        free(queue);
+        return;
+    }
+    queue->next = device->queues;
+    device->queues = queue;
+}
+
+/* Queue family and index must name a queue the device was created with; the host driver is
+ * not asked about any other. Checked against the queue count the host reports. */
+static bool queue_exists(struct pv_device *device, uint32_t family, uint32_t index)
+{
+    struct pv_instance *instance = device->base.instance;
+    uint32_t count = 0;
+    instance->dispatch.vkGetPhysicalDeviceQueueFamilyProperties(device->physical_device->handle,
+                                                                &count, NULL);
+    if (family >= count)
+        return false;
+    VkQueueFamilyProperties *props = calloc(count, sizeof(*props));
+    if (!props)
+        return false;
+    instance->dispatch.vkGetPhysicalDeviceQueueFamilyProperties(device->physical_device->handle,
+                                                                &count, props);
+    bool ok = family < count && index < props[family].queueCount;
+    free(props);
+    return ok;
+}
+
+void pv_handle_vkGetDeviceQueue(struct pv_context *ctx, struct pv_args_vkGetDeviceQueue *a)
+{
+    struct pv_device *device = (struct pv_device *)a->device_object;
+    if (!queue_exists(device, a->queueFamilyIndex, a->queueIndex)) {
+        pv_context_set_fatal(ctx, "vkGetDeviceQueue: no queue %u of family %u", a->queueIndex,
+                             a->queueFamilyIndex);
+        return;
+    }
+    VkQueue handle = VK_NULL_HANDLE;
+    device->dispatch.vkGetDeviceQueue(device->handle, a->queueFamilyIndex, a->queueIndex,
+                                      &handle);
+    bind_queue(ctx, device, a->pQueue_id, handle, a->queueFamilyIndex, a->queueIndex, 0,
+               "vkGetDeviceQueue");
+}
+
+void pv_handle_vkGetDeviceQueue2(struct pv_context *ctx, struct pv_args_vkGetDeviceQueue2 *a)
+{
+    struct pv_device *device = (struct pv_device *)a->device_object;
+    const VkDeviceQueueInfo2 *info = a->pQueueInfo;
+    if (!queue_exists(device, info->queueFamilyIndex, info->queueIndex)) {
+        pv_context_set_fatal(ctx, "vkGetDeviceQueue2: no queue %u of family %u", info->queueIndex,
+                             info->queueFamilyIndex);
+        return;
+    }
+    VkQueue handle = VK_NULL_HANDLE;
+    device->dispatch.vkGetDeviceQueue2(device->handle, info, &handle);
+    bind_queue(ctx, device, a->pQueue_id, handle, info->queueFamilyIndex, info->queueIndex,
+               info->flags, "vkGetDeviceQueue2");
+}
+
+int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    struct pv_object *obj = pv_object_table_lookup(&ctx->objects, queue_id);
+    int ret = 0;
+    if (!obj || obj->type != VK_OBJECT_TYPE_QUEUE) {
+        pv_context_set_fatal(ctx, "sync queue: 0x%llx is not a VkQueue",
+                             (unsigned long long)queue_id);
+        ret = -1;
+    } else if (obj->device->dispatch.vkQueueWaitIdle((VkQueue)(uintptr_t)obj->handle) ==
+               VK_ERROR_DEVICE_LOST) {
+        pv_context_set_fatal(ctx, "sync queue: device lost");
+        ret = -1;
+    }
+    pthread_mutex_unlock(&ctx->mutex);
+    return ret;
+}

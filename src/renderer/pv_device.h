@@ -1,0 +1,28 @@
+/* Devices and their queues. */
+#ifndef PV_DEVICE_H
+#define PV_DEVICE_H
+
+#include "pv_instance.h"
+
+struct pv_queue {
+    struct pv_object base;
+    VkQueue handle;
+    uint32_t family;
+    uint32_t index;
+    VkDeviceQueueCreateFlags flags;
+    struct pv_queue *next;
+};
+
+struct pv_device {
+    struct pv_object base;
+    VkDevice handle;
+    struct pv_physical_device *physical_device;
+    struct pv_device_dispatch dispatch;
+    struct pv_queue *queues;
+    struct pv_device *next;
+};
+
+/* Destroys the device with its queues (and, later, every object made from it). */
+void pv_device_destroy(struct pv_context *ctx, struct pv_device *device);
+
+#endif

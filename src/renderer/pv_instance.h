@@ -1,0 +1,30 @@
+/* Instances and physical devices of a context. */
+#ifndef PV_INSTANCE_H
+#define PV_INSTANCE_H
+
+#include "pv_context.h"
+
+struct pv_physical_device {
+    struct pv_object base;
+    VkPhysicalDevice handle;
+    VkPhysicalDeviceProperties properties;
+};
+
+struct pv_instance {
+    struct pv_object base;
+    VkInstance handle;
+    uint32_t api_version;
+    struct pv_instance_dispatch dispatch;
+
+    /* Host physical devices in enumeration order; bound to guest ids as the guest names them. */
+    uint32_t physical_device_count;
+    struct pv_physical_device *physical_devices;
+
+    struct pv_device *devices;   /* live devices of this instance */
+    struct pv_instance *next;
+};
+
+/* Destroys the instance with everything below it. */
+void pv_instance_destroy(struct pv_context *ctx, struct pv_instance *instance);
+
+#endif

@@ -1,0 +1,49 @@
+/* Guest objects: the id the guest chose, the host handle it stands for, and its type, checked
+ * at every lookup so that a mistyped id is an error rather than memory corruption. */
+#ifndef PV_OBJECT_H
+#define PV_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+struct pv_instance;
+struct pv_device;
+
+struct pv_object {
+    uint64_t id;                    /* the guest's id: its driver object's address */
+    VkObjectType type;
+    uint64_t handle;                /* host handle; dispatchable handles are pointers */
+    struct pv_instance *instance;   /* instance-level dispatch; set for every object */
+    struct pv_device *device;       /* device-level dispatch; NULL above the device */
+};
+
+/* Open-addressing hash table from guest id to object. The table does not own the objects. */
+struct pv_object_table {
+    struct pv_object **slots;
+    size_t capacity;   /* power of two */
+    size_t count;      /* live objects */
+    size_t used;       /* live objects plus tombstones */
+};
+
+void pv_object_table_init(struct pv_object_table *t);
+void pv_object_table_finish(struct pv_object_table *t);
+
+/* Fails (false) for id 0, an id already live, or out of memory. */
+bool pv_object_table_insert(struct pv_object_table *t, struct pv_object *obj);
+void pv_object_table_remove(struct pv_object_table *t, uint64_t id);
+struct pv_object *pv_object_table_lookup(const struct pv_object_table *t, uint64_t id);
+
+/* Reverse lookup, for handles the host returns inside output structs. Linear: rare path. */
+struct pv_object *pv_object_table_find_handle(const struct pv_object_table *t, VkObjectType type,
+                                              uint64_t handle);
+
+/* Calls fn for every live object (the table must not change meanwhile). */
+void pv_object_table_foreach(const struct pv_object_table *t,
+                             void (*fn)(struct pv_object *obj, void *data), void *data);
+
+const char *pv_object_type_name(VkObjectType type);
+
+#endif

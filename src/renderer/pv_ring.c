@@ -1,0 +1,269 @@
+/* Ring workers: one thread per guest ring. The worker copies each batch out of shared memory
+ * once, runs it under the context lock, then publishes the new head. When the ring stays empty
+ * it spins briefly, then sleeps with growing naps, and after the guest's idle timeout it sets
+ * the IDLE bit and blocks until vkNotifyRingMESA wakes it. */
+#define _GNU_SOURCE
+#include "pv_ring.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pv_context.h"
+#include "pv_log.h"
+
+#define PV_RING_STATUS_IDLE 1u
+#define PV_RING_MAX_BUFFER (16u << 20)
+/* Yields before the first nap: a guest that submits back to back is served at once. */
+#define PV_RING_SPIN_YIELDS 64
+#define PV_RING_MAX_NAP_NS (1000 * 1000)
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool ring_should_stop(struct pv_ring *ring)
+{
+    pthread_mutex_lock(&ring->wake_mutex);
+    bool stop = ring->stop;
+    pthread_mutex_unlock(&ring->wake_mutex);
+    return stop;
+}
+
+/* Copies [head, tail) out of the ring, which may wrap. */
+static void ring_copy_out(struct pv_ring *ring, uint32_t head, uint32_t size)
+{
+    uint32_t mask = ring->buffer_size - 1;
+    uint32_t start = head & mask;
+    uint32_t first = ring->buffer_size - start;
+    if (first > size)
+        first = size;
+    memcpy(ring->commands, ring->buffer + start, first);
+    memcpy(ring->commands + first, ring->buffer, size - first);
+}
+
+static void *ring_worker(void *arg)
+{
+    struct pv_ring *ring = arg;
+    struct pv_context *ctx = ring->ctx;
+    uint32_t head = __atomic_load_n(ring->head, __ATOMIC_RELAXED);
+    uint64_t last_work = now_ns();
+    unsigned idle_rounds = 0;
+    uint64_t nap_ns = 10 * 1000;
+
+    while (!ring_should_stop(ring)) {
+        uint32_t tail = __atomic_load_n(ring->tail, __ATOMIC_ACQUIRE);
+        if (tail != head) {
+            uint32_t size = tail - head;
+            pthread_mutex_lock(&ctx->mutex);
+            if (size > ring->buffer_size) {
+                pv_context_set_fatal(ctx, "ring 0x%llx: tail %u is %u bytes past head %u, more "
+                                     "than the %u-byte buffer",
+                                     (unsigned long long)ring->id, tail, size, head,
+                                     ring->buffer_size);
+            } else if (!ctx->fatal) {
+                ring_copy_out(ring, head, size);
+                pv_context_execute(ctx, ring->commands, size);
+            }
+            pthread_mutex_unlock(&ctx->mutex);
+            /* Head moves on even for a fatal context, so a waiting guest is not stuck. */
+            head = tail;
+            __atomic_store_n(ring->head, head, __ATOMIC_RELEASE);
+            last_work = now_ns();
+            idle_rounds = 0;
+            nap_ns = 10 * 1000;
+            continue;
+        }
+
+        if (idle_rounds < PV_RING_SPIN_YIELDS) {
+            idle_rounds++;
+            sched_yield();
+            continue;
+        }
+        if (now_ns() - last_work < ring->idle_timeout_ns) {
+            struct timespec nap = { 0, (long)nap_ns };
+            nanosleep(&nap, NULL);
+            if (nap_ns < PV_RING_MAX_NAP_NS)
+                nap_ns *= 2;
+            continue;
+        }
+
+        /* Going idle: announce it, then look once more, since the guest checks the bit only
+         * after publishing its tail. */
+        __atomic_or_fetch(ring->status, PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(ring->tail, __ATOMIC_SEQ_CST) == head) {
+            pthread_mutex_lock(&ring->wake_mutex);
+            while (!ring->notified && !ring->stop)
+                pthread_cond_wait(&ring->wake_cond, &ring->wake_mutex);
+            ring->notified = false;
+            pthread_mutex_unlock(&ring->wake_mutex);
+        }
+        __atomic_and_fetch(ring->status, ~PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
+        last_work = now_ns();
+        idle_rounds = 0;
+        nap_ns = 10 * 1000;
+    }
+    return NULL;
+}
+
+static bool region_ok(size_t blob_size, size_t offset, size_t size)
+{
+    return offset <= blob_size && size <= blob_size - offset && (offset & 3) == 0;
+}
+
+static bool regions_disjoint(const size_t *off, const size_t *len, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (off[i] < off[j] + len[j] && off[j] < off[i] + len[i])
+                return false;
+    return true;
+}
+
+bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoMESA *info)
+{
+    if (id == 0 || pv_ring_find(ctx, id)) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: ring id 0x%llx is zero or in use",
+                             (unsigned long long)id);
+        return false;
+    }
+    struct pv_blob *blob = pv_context_find_blob(ctx, info->resourceId);
+    if (!blob) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: unknown resource %u", info->resourceId);
+        return false;
+    }
+    if (!region_ok(blob->size, info->offset, info->size)) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: ring [%zu, +%zu) outside resource %u "
+                             "(%zu bytes)", info->offset, info->size, info->resourceId,
+                             blob->size);
+        return false;
+    }
+    size_t buffer_size = info->bufferSize;
+    if (buffer_size == 0 || buffer_size > PV_RING_MAX_BUFFER ||
+        (buffer_size & (buffer_size - 1))) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: buffer size %zu is not a power of two up "
+                             "to 16 MiB", buffer_size);
+        return false;
+    }
+    size_t offsets[5] = { info->headOffset, info->tailOffset, info->statusOffset,
+                          info->bufferOffset, info->extraOffset };
+    size_t sizes[5] = { 4, 4, 4, buffer_size, info->extraSize };
+    for (int i = 0; i < 5; i++) {
+        if (!region_ok(info->size, offsets[i], sizes[i])) {
+            pv_context_set_fatal(ctx, "vkCreateRingMESA: region %d [%zu, +%zu) outside the "
+                                 "%zu-byte ring", i, offsets[i], sizes[i], info->size);
+            return false;
+        }
+    }
+    if (!regions_disjoint(offsets, sizes, 5)) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: ring regions overlap");
+        return false;
+    }
+    uint8_t *base = (uint8_t *)blob->map + info->offset;
+
+    struct pv_ring *ring = calloc(1, sizeof(*ring));
+    uint8_t *commands = malloc(buffer_size);
+    if (!ring || !commands) {
+        free(ring);
+        free(commands);
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: out of memory");
+        return false;
+    }
+    ring->id = id;
+    ring->ctx = ctx;
+    ring->blob = blob;
+    pv_blob_ref(blob);
+    ring->head = (uint32_t *)(base + info->headOffset);
+    ring->tail = (const uint32_t *)(base + info->tailOffset);
+    ring->status = (uint32_t *)(base + info->statusOffset);
+    ring->buffer = base + info->bufferOffset;
+    ring->buffer_size = (uint32_t)buffer_size;
+    ring->extra = base + info->extraOffset;
+    ring->extra_size = info->extraSize;
+    ring->idle_timeout_ns = info->idleTimeout;
+    ring->commands = commands;
+    pthread_mutex_init(&ring->wake_mutex, NULL);
+    pthread_cond_init(&ring->wake_cond, NULL);
+
+    /* The guest zeroes the ring before creating it; start from its head, whatever it is. */
+    int err = pthread_create(&ring->thread, NULL, ring_worker, ring);
+    if (err) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: cannot start a worker: %s", strerror(err));
+        pv_blob_unref(blob);
+        pthread_mutex_destroy(&ring->wake_mutex);
+        pthread_cond_destroy(&ring->wake_cond);
+        free(commands);
+        free(ring);
+        return false;
+    }
+    ring->thread_started = true;
+    ring->next = ctx->rings;
+    ctx->rings = ring;
+    pv_debug("context %u: ring 0x%llx started (%zu-byte buffer)", ctx->id,
+             (unsigned long long)id, buffer_size);
+    return true;
+}
+
+struct pv_ring *pv_ring_find(struct pv_context *ctx, uint64_t id)
+{
+    for (struct pv_ring *r = ctx->rings; r; r = r->next) {
+        if (r->id == id)
+            return r;
+    }
+    return NULL;
+}
+
+void pv_ring_notify(struct pv_ring *ring)
+{
+    pthread_mutex_lock(&ring->wake_mutex);
+    ring->notified = true;
+    pthread_cond_signal(&ring->wake_cond);
+    pthread_mutex_unlock(&ring->wake_mutex);
+}
+
+void pv_ring_stop(struct pv_context *ctx, struct pv_ring *ring)
+{
+    struct pv_ring **link = &ctx->rings;
+    while (*link && *link != ring)
+        link = &(*link)->next;
+    if (*link)
+        *link = ring->next;
+    pthread_mutex_lock(&ring->wake_mutex);
+    ring->stop = true;
+    pthread_cond_signal(&ring->wake_cond);
+    pthread_mutex_unlock(&ring->wake_mutex);
+    ring->next = ctx->stopped_rings;
+    ctx->stopped_rings = ring;
+}
+
+void pv_ring_stop_all(struct pv_context *ctx)
+{
+    while (ctx->rings)
+        pv_ring_stop(ctx, ctx->rings);
+}
+
+void pv_ring_join_stopped(struct pv_context *ctx)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    struct pv_ring *ring = ctx->stopped_rings;
+    ctx->stopped_rings = NULL;
+    pthread_mutex_unlock(&ctx->mutex);
+    while (ring) {
+        struct pv_ring *next = ring->next;
+        if (ring->thread_started && !pthread_equal(ring->thread, pthread_self()))
+            pthread_join(ring->thread, NULL);
+        pthread_mutex_lock(&ctx->mutex);
+        pv_blob_unref(ring->blob);
+        pthread_mutex_unlock(&ctx->mutex);
+        pthread_mutex_destroy(&ring->wake_mutex);
+        pthread_cond_destroy(&ring->wake_cond);
+        free(ring->commands);
+        free(ring);
+        ring = next;
+    }
+}

@@ -1,0 +1,50 @@
+/* The guest's shared-memory command ring and the worker thread that drains it. */
+#ifndef PV_RING_H
+#define PV_RING_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pv_context;
+struct pv_blob;
+struct VkRingCreateInfoMESA;
+
+struct pv_ring {
+    uint64_t id;
+    struct pv_context *ctx;
+    struct pv_blob *blob;   /* holds a reference for the ring's lifetime */
+
+    uint32_t *head;         /* host writes: bytes consumed */
+    const uint32_t *tail;   /* guest writes: bytes produced */
+    uint32_t *status;       /* host writes: IDLE bit */
+    const uint8_t *buffer;
+    uint32_t buffer_size;   /* power of two */
+    uint8_t *extra;
+    size_t extra_size;
+    uint64_t idle_timeout_ns;
+
+    uint8_t *commands;      /* private copy of one batch, buffer_size bytes */
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t wake_mutex;
+    pthread_cond_t wake_cond;
+    bool notified;
+    bool stop;
+
+    struct pv_ring *next;
+};
+
+/* Handlers of vkCreateRingMESA and friends live in pv_transport.c; these are for them and for
+ * the context's teardown. The caller holds ctx->mutex unless said otherwise. */
+bool pv_ring_create(struct pv_context *ctx, uint64_t id, const struct VkRingCreateInfoMESA *info);
+struct pv_ring *pv_ring_find(struct pv_context *ctx, uint64_t id);
+void pv_ring_notify(struct pv_ring *ring);
+/* Moves the ring to the stopped list; its worker exits at its next look at the flag. */
+void pv_ring_stop(struct pv_context *ctx, struct pv_ring *ring);
+void pv_ring_stop_all(struct pv_context *ctx);
+/* Joins and frees stopped rings. Called WITHOUT ctx->mutex held. */
+void pv_ring_join_stopped(struct pv_context *ctx);
+
+#endif

@@ -1,0 +1,147 @@
+/* The Venus transport commands: the reply stream, indirect command streams, rings and the
+ * experimental-feature query. They manage the channel itself, not Vulkan objects. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pv_context.h"
+#include "pv_log.h"
+#include "pv_ring.h"
+
+void pv_handle_vkSetReplyCommandStreamMESA(struct pv_context *ctx,
+                                           struct pv_args_vkSetReplyCommandStreamMESA *a)
+{
+    const VkCommandStreamDescriptionMESA *s = a->pStream;
+    struct pv_blob *blob = pv_context_find_blob(ctx, s->resourceId);
+    if (!blob) {
+        pv_context_set_fatal(ctx, "vkSetReplyCommandStreamMESA: unknown resource %u",
+                             s->resourceId);
+        return;
+    }
+    if (s->offset > blob->size || s->size > blob->size - s->offset) {
+        pv_context_set_fatal(ctx, "vkSetReplyCommandStreamMESA: stream [%zu, +%zu) outside "
+                             "resource %u (%zu bytes)", s->offset, s->size, s->resourceId,
+                             blob->size);
+        return;
+    }
+    pv_blob_ref(blob);
+    if (ctx->reply.blob)
+        pv_blob_unref(ctx->reply.blob);
+    ctx->reply.blob = blob;
+    ctx->reply.offset = s->offset;
+    ctx->reply.size = s->size;
+    ctx->reply.position = 0;
+}
+
+void pv_handle_vkSeekReplyCommandStreamMESA(struct pv_context *ctx,
+                                            struct pv_args_vkSeekReplyCommandStreamMESA *a)
+{
+    if (!ctx->reply.blob) {
+        pv_context_set_fatal(ctx, "vkSeekReplyCommandStreamMESA: no reply stream is set");
+        return;
+    }
+    if (a->position > ctx->reply.size) {
+        pv_context_set_fatal(ctx, "vkSeekReplyCommandStreamMESA: position %zu past the "
+                             "%zu-byte stream", a->position, ctx->reply.size);
+        return;
+    }
+    ctx->reply.position = a->position;
+}
+
+void pv_handle_vkExecuteCommandStreamsMESA(struct pv_context *ctx,
+                                           struct pv_args_vkExecuteCommandStreamsMESA *a)
+{
+    if (a->pReplyPositions || a->dependencyCount || a->flags) {
+        pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: reply positions, dependencies "
+                             "and flags are not used by the protocol version served");
+        return;
+    }
+    for (uint32_t i = 0; i < a->streamCount && !ctx->fatal; i++) {
+        const VkCommandStreamDescriptionMESA *s = &a->pStreams[i];
+        struct pv_blob *blob = pv_context_find_blob(ctx, s->resourceId);
+        if (!blob) {
+            pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: unknown resource %u",
+                                 s->resourceId);
+            return;
+        }
+        if (s->offset > blob->size || s->size > blob->size - s->offset) {
+            pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: stream [%zu, +%zu) outside "
+                                 "resource %u (%zu bytes)", s->offset, s->size, s->resourceId,
+                                 blob->size);
+            return;
+        }
+        /* The guest may rewrite its shared memory at any time: decode a private copy. */
+        uint8_t *copy = malloc(s->size ? s->size : 1);
+        if (!copy) {
+            pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: out of memory for %zu bytes",
+                                 s->size);
+            return;
+        }
+        memcpy(copy, (const uint8_t *)blob->map + s->offset, s->size);
+        pv_context_execute(ctx, copy, s->size);
+        free(copy);
+    }
+}
+
+void pv_handle_vkCreateRingMESA(struct pv_context *ctx, struct pv_args_vkCreateRingMESA *a)
+{
+    pv_ring_create(ctx, a->ring, a->pCreateInfo);
+}
+
+static struct pv_ring *find_ring(struct pv_context *ctx, uint64_t id, const char *command)
+{
+    struct pv_ring *ring = pv_ring_find(ctx, id);
+    if (!ring)
+        pv_context_set_fatal(ctx, "%s: unknown ring 0x%llx", command, (unsigned long long)id);
+    return ring;
+}
+
+void pv_handle_vkDestroyRingMESA(struct pv_context *ctx, struct pv_args_vkDestroyRingMESA *a)
+{
+    struct pv_ring *ring = find_ring(ctx, a->ring, "vkDestroyRingMESA");
+    if (ring)
+        pv_ring_stop(ctx, ring);
+}
+
+void pv_handle_vkNotifyRingMESA(struct pv_context *ctx, struct pv_args_vkNotifyRingMESA *a)
+{
+    struct pv_ring *ring = find_ring(ctx, a->ring, "vkNotifyRingMESA");
+    if (ring)
+        pv_ring_notify(ring);
+}
+
+void pv_handle_vkWriteRingExtraMESA(struct pv_context *ctx, struct pv_args_vkWriteRingExtraMESA *a)
+{
+    struct pv_ring *ring = find_ring(ctx, a->ring, "vkWriteRingExtraMESA");
+    if (!ring)
+        return;
+    if (a->offset > ring->extra_size || ring->extra_size - a->offset < 4 || (a->offset & 3)) {
+        pv_context_set_fatal(ctx, "vkWriteRingExtraMESA: offset %zu outside the %zu-byte extra "
+                             "region", a->offset, ring->extra_size);
+        return;
+    }
+    __atomic_store_n((uint32_t *)(ring->extra + a->offset), a->value, __ATOMIC_RELEASE);
+}
+
+void pv_handle_vkGetVenusExperimentalFeatureData100000MESA(
+    struct pv_context *ctx, struct pv_args_vkGetVenusExperimentalFeatureData100000MESA *a)
+{
+    /* A 64 KiB ring is all this host offers: the other features need dma-buf or sync-fd
+     * paths, which a portable host does not have. */
+    const VkVenusExperimentalFeatures100000MESA features = {
+        .memoryResourceAllocationSize = VK_FALSE,
+        .globalFencing = VK_FALSE,
+        .largeRing = VK_TRUE,
+        .syncFdFencing = VK_FALSE,
+    };
+    if (!a->pDataSize) {
+        pv_context_set_fatal(ctx, "vkGetVenusExperimentalFeatureData100000MESA: no size");
+        return;
+    }
+    if (!a->pData) {
+        *a->pDataSize = sizeof(features);
+        return;
+    }
+    size_t size = *a->pDataSize < sizeof(features) ? *a->pDataSize : sizeof(features);
+    memcpy(a->pData, &features, size);
+    *a->pDataSize = size;
+}
