@@ -1,0 +1,524 @@
+/* One guest connection of the vtest server: reads requests in order, checks every length,
+ * offset and id the guest sends, and turns them into renderer calls and replies. Any
+ * protocol violation ends the connection with one "vtest: ..." log line. */
+#define _GNU_SOURCE
+#include "pv_vtest_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pv_log.h"
+#include "pv_vtest_protocol.h"
+#include "pv_vtest_socket.h"
+#include "pv_vtest_sync.h"
+
+/* Handlers return this to go on with the next request, or a pv_vtest_client_result to end. */
+#define CLIENT_CONTINUE (-1)
+
+/* Longest process name kept for log lines; the rest of a longer one is dropped. */
+#define PROCESS_NAME_MAX 127
+
+/* The largest capset the server relays, and so the largest reply it builds. */
+#define CAPSET_MAX_WORDS 1024
+#define REPLY_MAX_WORDS (1 + CAPSET_MAX_WORDS)
+
+/* A request buffer grown beyond this for one large message is released afterwards, so that an
+ * idle connection does not pin a burst's worth of memory. */
+#define KEEP_BUFFER_BYTES ((size_t)1 << 20)
+
+struct client {
+    int fd;
+    uint32_t context_id;
+    size_t max_payload;
+    const struct pv_renderer_options *renderer_options;
+
+    bool renderer_created;
+    char process_name[PROCESS_NAME_MAX + 1];
+    struct pv_context *ctx;
+    uint32_t next_res_id;
+    struct pv_vtest_syncs syncs;
+
+    uint32_t *buf;
+    size_t buf_size;
+};
+
+typedef int (*command_handler)(struct client *c, const uint32_t *payload, uint32_t length);
+
+struct command_info {
+    const char *name;
+    command_handler handle; /* NULL: a command the Venus driver never sends */
+    int fixed_words;        /* exact payload words, or -1 when the size varies */
+    bool needs_context;
+};
+
+static int protocol_error(struct client *c, const char *fmt, ...) PV_PRINTF(2, 3);
+
+static int protocol_error(struct client *c, const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    pv_log("vtest: context %" PRIu32 ": %s", c->context_id, reason);
+    return PV_VTEST_CLIENT_PROTOCOL_ERROR;
+}
+
+/* The guest going away is no error of the host's: the connection just ends. */
+static int guest_lost(struct client *c, const char *what)
+{
+    pv_log("vtest: context %" PRIu32 ": lost the guest while %s: %s", c->context_id, what,
+           strerror(errno));
+    return PV_VTEST_CLIENT_DISCONNECTED;
+}
+
+static int context_fatal(struct client *c)
+{
+    pv_log("context %" PRIu32 ": fatal, dropping the guest", c->context_id);
+    return PV_VTEST_CLIENT_CONTEXT_FATAL;
+}
+
+static int send_reply(struct client *c, uint32_t command, const uint32_t *words, uint32_t count)
+{
+    uint32_t message[PV_VTEST_HEADER_WORDS + REPLY_MAX_WORDS];
+    if (count > REPLY_MAX_WORDS)
+        return PV_VTEST_CLIENT_HOST_ERROR;
+    message[PV_VTEST_HEADER_LENGTH] = count;
+    message[PV_VTEST_HEADER_COMMAND] = command;
+    if (count)
+        memcpy(&message[PV_VTEST_HEADER_WORDS], words, count * sizeof(uint32_t));
+    if (pv_vtest_write_all(c->fd, message, (PV_VTEST_HEADER_WORDS + count) * sizeof(uint32_t)))
+        return guest_lost(c, "replying");
+    return CLIENT_CONTINUE;
+}
+
+/* Sends fd after its reply and closes it whatever happens: the guest holds its own copy. */
+static int send_fd_and_close(struct client *c, int fd)
+{
+    int rc = pv_vtest_send_fd(c->fd, fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc ? guest_lost(c, "passing an fd") : CLIENT_CONTINUE;
+}
+
+static int handle_create_renderer(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    if (c->renderer_created)
+        return protocol_error(c, "CREATE_RENDERER sent twice");
+    c->renderer_created = true;
+
+    /* The name is only for log lines; keep it short and printable whatever the guest sent. */
+    const char *bytes = (const char *)payload;
+    size_t n = 0;
+    while (n < length && n < PROCESS_NAME_MAX && bytes[n] != '\0') {
+        unsigned char ch = (unsigned char)bytes[n];
+        c->process_name[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        n++;
+    }
+    c->process_name[n] = '\0';
+    if (n == 0)
+        strcpy(c->process_name, "unnamed");
+    pv_debug("context %" PRIu32 ": guest process \"%s\"", c->context_id, c->process_name);
+    return CLIENT_CONTINUE;
+}
+
+static int handle_ping_protocol_version(struct client *c, const uint32_t *payload,
+                                        uint32_t length)
+{
+    return send_reply(c, PV_VTEST_PING_PROTOCOL_VERSION, NULL, 0);
+}
+
+static int handle_resource_busy_wait(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    /* The driver sends this only as the sentinel behind the ping. Blobs are never busy from
+     * the protocol's point of view: the answer is always "not busy". */
+    const uint32_t busy = 0;
+    return send_reply(c, PV_VTEST_RESOURCE_BUSY_WAIT, &busy, 1);
+}
+
+static int handle_protocol_version(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    uint32_t version = payload[0] < PV_VTEST_PROTOCOL_VERSION_MAX ? payload[0]
+                                                                  : PV_VTEST_PROTOCOL_VERSION_MAX;
+    return send_reply(c, PV_VTEST_PROTOCOL_VERSION, &version, 1);
+}
+
+static int handle_get_param(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    uint32_t answer[2] = { 0, 0 }; /* valid, value */
+    if (payload[0] == PV_VTEST_PARAM_MAX_SYNC_QUEUE_COUNT) {
+        answer[0] = 1;
+        answer[1] = PV_VTEST_MAX_SYNC_QUEUE_COUNT;
+    }
+    return send_reply(c, PV_VTEST_GET_PARAM, answer, 2);
+}
+
+static int handle_get_capset(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    uint32_t answer[1 + CAPSET_MAX_WORDS]; /* valid, capset words */
+    memset(answer, 0, sizeof(answer));
+    size_t size = pv_renderer_fill_capset(payload[0], payload[1], &answer[1],
+                                          CAPSET_MAX_WORDS * sizeof(uint32_t));
+    if (size == 0 || size > CAPSET_MAX_WORDS * sizeof(uint32_t)) {
+        pv_debug("context %" PRIu32 ": no capset %" PRIu32 " version %" PRIu32, c->context_id,
+                 payload[0], payload[1]);
+        return send_reply(c, PV_VTEST_GET_CAPSET, answer, 1);
+    }
+    answer[0] = 1;
+    uint32_t words = (uint32_t)((size + sizeof(uint32_t) - 1) / sizeof(uint32_t));
+    return send_reply(c, PV_VTEST_GET_CAPSET, answer, 1 + words);
+}
+
+static int handle_context_init(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    if (c->ctx)
+        return protocol_error(c, "CONTEXT_INIT sent twice");
+    if (payload[0] != PV_CAPSET_VENUS)
+        return protocol_error(c, "CONTEXT_INIT for capset %" PRIu32 "; only Venus (%d) is served",
+                              payload[0], PV_CAPSET_VENUS);
+    c->ctx = pv_context_create(c->context_id, c->process_name, c->renderer_options);
+    if (!c->ctx) {
+        pv_log("context %" PRIu32 ": could not be created, dropping the guest", c->context_id);
+        return PV_VTEST_CLIENT_CONTEXT_FATAL;
+    }
+    pv_log("context %" PRIu32 ": created for \"%s\"", c->context_id, c->process_name);
+    return CLIENT_CONTINUE;
+}
+
+static int handle_resource_create_blob(struct client *c, const uint32_t *payload,
+                                       uint32_t length)
+{
+    uint32_t type = payload[0], flags = payload[1];
+    uint64_t size = payload[2] | (uint64_t)payload[3] << 32;
+    uint64_t blob_id = payload[4] | (uint64_t)payload[5] << 32;
+
+    /* Ids are never reused within a connection, so a stale res_id cannot hit a newer blob. */
+    if (c->next_res_id == 0)
+        return protocol_error(c, "RESOURCE_CREATE_BLOB: resource ids exhausted");
+    uint32_t res_id = c->next_res_id;
+
+    int fd = -1;
+    if (pv_context_create_blob(c->ctx, res_id, type, flags, blob_id, size, &fd) != 0) {
+        pv_log("context %" PRIu32 ": blob of %" PRIu64 " bytes (type %" PRIu32 ", blob id %" PRIu64
+               ") failed, dropping the guest", c->context_id, size, type, blob_id);
+        return PV_VTEST_CLIENT_CONTEXT_FATAL;
+    }
+    c->next_res_id++;
+    if (fd < 0) {
+        pv_log("context %" PRIu32 ": blob %" PRIu32 " has no fd to pass", c->context_id, res_id);
+        return PV_VTEST_CLIENT_HOST_ERROR;
+    }
+    pv_debug("context %" PRIu32 ": blob %" PRIu32 ": %" PRIu64 " bytes, type %" PRIu32
+             ", flags %#" PRIx32 ", blob id %" PRIu64, c->context_id, res_id, size, type, flags,
+             blob_id);
+
+    int rc = send_reply(c, PV_VTEST_RESOURCE_CREATE_BLOB, &res_id, 1);
+    if (rc != CLIENT_CONTINUE) {
+        close(fd);
+        return rc;
+    }
+    return send_fd_and_close(c, fd);
+}
+
+static int handle_resource_unref(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    pv_context_destroy_blob(c->ctx, payload[0]);
+    return CLIENT_CONTINUE;
+}
+
+static int handle_sync_create(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    uint64_t value = payload[0] | (uint64_t)payload[1] << 32;
+    uint32_t id;
+    int err = pv_vtest_sync_create(&c->syncs, value, &id);
+    if (err == -ENOSPC)
+        return protocol_error(c, "SYNC_CREATE: too many syncs");
+    if (err) {
+        pv_log("vtest: context %" PRIu32 ": SYNC_CREATE: %s", c->context_id, strerror(-err));
+        return PV_VTEST_CLIENT_HOST_ERROR;
+    }
+    return send_reply(c, PV_VTEST_SYNC_CREATE, &id, 1);
+}
+
+static int handle_sync_unref(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    if (pv_vtest_sync_destroy(&c->syncs, payload[0]))
+        return protocol_error(c, "SYNC_UNREF of unknown sync %" PRIu32, payload[0]);
+    return CLIENT_CONTINUE;
+}
+
+static int handle_sync_wait(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    if (length < PV_VTEST_SYNC_WAIT_FIXED_WORDS ||
+        (length - PV_VTEST_SYNC_WAIT_FIXED_WORDS) % PV_VTEST_SYNC_WORDS != 0)
+        return protocol_error(c, "SYNC_WAIT with %" PRIu32 " payload words", length);
+    uint32_t flags = payload[0];
+    uint32_t count = (length - PV_VTEST_SYNC_WAIT_FIXED_WORDS) / PV_VTEST_SYNC_WORDS;
+    if (flags & ~PV_VTEST_SYNC_WAIT_FLAG_ANY)
+        return protocol_error(c, "SYNC_WAIT with unknown flags %#" PRIx32, flags);
+
+    /* The timeout (payload[1]) is the guest's business: it polls the fd with it. */
+    int fd = -1;
+    int err = pv_vtest_sync_wait(&c->syncs, flags & PV_VTEST_SYNC_WAIT_FLAG_ANY,
+                                 &payload[PV_VTEST_SYNC_WAIT_FIXED_WORDS], count, &fd);
+    if (err == -ENOENT)
+        return protocol_error(c, "SYNC_WAIT on an unknown sync");
+    if (err == -ENOSPC)
+        return protocol_error(c, "SYNC_WAIT: too many pending waits");
+    if (err) {
+        pv_log("vtest: context %" PRIu32 ": SYNC_WAIT: %s", c->context_id, strerror(-err));
+        return PV_VTEST_CLIENT_HOST_ERROR;
+    }
+
+    int rc = send_reply(c, PV_VTEST_SYNC_WAIT, NULL, 0);
+    if (rc != CLIENT_CONTINUE) {
+        close(fd);
+        return rc;
+    }
+    return send_fd_and_close(c, fd);
+}
+
+/* One SUBMIT_CMD2 batch header, read out of the payload once it has been checked. */
+struct submit_batch {
+    uint32_t flags;
+    uint32_t cmd_offset;
+    uint32_t cmd_size;
+    uint32_t sync_offset;
+    uint32_t sync_count;
+    uint32_t sync_queue_index;
+    uint64_t sync_queue_id;
+};
+
+static int submit_check_batch(struct client *c, const uint32_t *payload, uint32_t length,
+                              uint32_t index, struct submit_batch *batch)
+{
+    const uint32_t *words = &payload[1 + (size_t)index * PV_VTEST_SUBMIT_BATCH_WORDS];
+    batch->flags = words[PV_VTEST_SUBMIT_BATCH_FLAGS];
+    batch->cmd_offset = words[PV_VTEST_SUBMIT_BATCH_CMD_OFFSET];
+    batch->cmd_size = words[PV_VTEST_SUBMIT_BATCH_CMD_SIZE];
+    batch->sync_offset = words[PV_VTEST_SUBMIT_BATCH_SYNC_OFFSET];
+    batch->sync_count = words[PV_VTEST_SUBMIT_BATCH_SYNC_COUNT];
+    batch->sync_queue_index = words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_INDEX];
+    batch->sync_queue_id = words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_LO] |
+                           (uint64_t)words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_HI] << 32;
+
+    if (batch->flags & ~PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE)
+        return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": unknown flags %#" PRIx32, index,
+                              batch->flags);
+    if ((uint64_t)batch->cmd_offset + batch->cmd_size > length)
+        return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": stream of %" PRIu32
+                              " words at %" PRIu32 " overruns the %" PRIu32 "-word payload",
+                              index, batch->cmd_size, batch->cmd_offset, length);
+    if ((uint64_t)batch->sync_offset + (uint64_t)batch->sync_count * PV_VTEST_SYNC_WORDS > length)
+        return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": %" PRIu32 " syncs at %" PRIu32
+                              " overrun the %" PRIu32 "-word payload",
+                              index, batch->sync_count, batch->sync_offset, length);
+    if ((batch->flags & PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE) &&
+        batch->sync_queue_index >= PV_VTEST_MAX_SYNC_QUEUE_COUNT)
+        return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": sync queue index %" PRIu32
+                              " out of range", index, batch->sync_queue_index);
+    for (uint32_t i = 0; i < batch->sync_count; i++) {
+        uint32_t id = payload[batch->sync_offset + (size_t)i * PV_VTEST_SYNC_WORDS];
+        if (!pv_vtest_sync_find(&c->syncs, id))
+            return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": unknown sync %" PRIu32,
+                                  index, id);
+    }
+    return CLIENT_CONTINUE;
+}
+
+static int submit_run_batch(struct client *c, const uint32_t *payload,
+                            const struct submit_batch *batch)
+{
+    if (batch->cmd_size &&
+        pv_context_submit(c->ctx, &payload[batch->cmd_offset],
+                          (size_t)batch->cmd_size * sizeof(uint32_t)) != 0)
+        return context_fatal(c);
+    if (batch->sync_count == 0)
+        return CLIENT_CONTINUE;
+
+    /* A queue's syncs may only advance once the work submitted to it so far is done. */
+    if ((batch->flags & PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE) &&
+        pv_context_wait_queue(c->ctx, batch->sync_queue_id) != 0)
+        return context_fatal(c);
+
+    const uint32_t *syncs = &payload[batch->sync_offset];
+    for (uint32_t i = 0; i < batch->sync_count; i++, syncs += PV_VTEST_SYNC_WORDS) {
+        /* Checked before the first batch ran, and nothing in between destroys syncs. */
+        struct pv_vtest_sync *sync = pv_vtest_sync_find(&c->syncs, syncs[0]);
+        if (!sync)
+            return protocol_error(c, "SUBMIT_CMD2: unknown sync %" PRIu32, syncs[0]);
+        sync->value = syncs[1] | (uint64_t)syncs[2] << 32;
+    }
+    pv_vtest_syncs_update_waits(&c->syncs);
+    return CLIENT_CONTINUE;
+}
+
+static int handle_submit_cmd2(struct client *c, const uint32_t *payload, uint32_t length)
+{
+    if (length < 1)
+        return protocol_error(c, "SUBMIT_CMD2 without a batch count");
+    uint32_t batch_count = payload[0];
+    if (1 + (uint64_t)batch_count * PV_VTEST_SUBMIT_BATCH_WORDS > length)
+        return protocol_error(c, "SUBMIT_CMD2: %" PRIu32 " batches overrun the %" PRIu32
+                              "-word payload", batch_count, length);
+
+    /* Check the whole message before running any of it, so that a malformed one has no
+     * effect beyond ending the connection. */
+    for (uint32_t i = 0; i < batch_count; i++) {
+        struct submit_batch batch;
+        int rc = submit_check_batch(c, payload, length, i, &batch);
+        if (rc != CLIENT_CONTINUE)
+            return rc;
+    }
+    for (uint32_t i = 0; i < batch_count; i++) {
+        struct submit_batch batch;
+        submit_check_batch(c, payload, length, i, &batch);
+        int rc = submit_run_batch(c, payload, &batch);
+        if (rc != CLIENT_CONTINUE)
+            return rc;
+    }
+    return CLIENT_CONTINUE;
+}
+
+static const struct command_info command_table[PV_VTEST_COMMAND_COUNT] = {
+    [PV_VTEST_GET_CAPS] = { "GET_CAPS", NULL, -1, false },
+    [PV_VTEST_RESOURCE_CREATE] = { "RESOURCE_CREATE", NULL, -1, false },
+    [PV_VTEST_RESOURCE_UNREF] = { "RESOURCE_UNREF", handle_resource_unref,
+                                  PV_VTEST_RESOURCE_UNREF_WORDS, true },
+    [PV_VTEST_TRANSFER_GET] = { "TRANSFER_GET", NULL, -1, false },
+    [PV_VTEST_TRANSFER_PUT] = { "TRANSFER_PUT", NULL, -1, false },
+    [PV_VTEST_SUBMIT_CMD] = { "SUBMIT_CMD", NULL, -1, false },
+    [PV_VTEST_RESOURCE_BUSY_WAIT] = { "RESOURCE_BUSY_WAIT", handle_resource_busy_wait,
+                                      PV_VTEST_BUSY_WAIT_WORDS, false },
+    [PV_VTEST_CREATE_RENDERER] = { "CREATE_RENDERER", handle_create_renderer, -1, false },
+    [PV_VTEST_GET_CAPS2] = { "GET_CAPS2", NULL, -1, false },
+    [PV_VTEST_PING_PROTOCOL_VERSION] = { "PING_PROTOCOL_VERSION", handle_ping_protocol_version,
+                                         PV_VTEST_PING_PROTOCOL_VERSION_WORDS, false },
+    [PV_VTEST_PROTOCOL_VERSION] = { "PROTOCOL_VERSION", handle_protocol_version,
+                                    PV_VTEST_PROTOCOL_VERSION_WORDS, false },
+    [PV_VTEST_RESOURCE_CREATE2] = { "RESOURCE_CREATE2", NULL, -1, false },
+    [PV_VTEST_TRANSFER_GET2] = { "TRANSFER_GET2", NULL, -1, false },
+    [PV_VTEST_TRANSFER_PUT2] = { "TRANSFER_PUT2", NULL, -1, false },
+    [PV_VTEST_GET_PARAM] = { "GET_PARAM", handle_get_param, PV_VTEST_GET_PARAM_WORDS, false },
+    [PV_VTEST_GET_CAPSET] = { "GET_CAPSET", handle_get_capset, PV_VTEST_GET_CAPSET_WORDS, false },
+    [PV_VTEST_CONTEXT_INIT] = { "CONTEXT_INIT", handle_context_init, PV_VTEST_CONTEXT_INIT_WORDS,
+                                false },
+    [PV_VTEST_RESOURCE_CREATE_BLOB] = { "RESOURCE_CREATE_BLOB", handle_resource_create_blob,
+                                        PV_VTEST_RESOURCE_CREATE_BLOB_WORDS, true },
+    [PV_VTEST_SYNC_CREATE] = { "SYNC_CREATE", handle_sync_create, PV_VTEST_SYNC_CREATE_WORDS,
+                               false },
+    [PV_VTEST_SYNC_UNREF] = { "SYNC_UNREF", handle_sync_unref, PV_VTEST_SYNC_UNREF_WORDS, false },
+    [PV_VTEST_SYNC_READ] = { "SYNC_READ", NULL, -1, false },
+    [PV_VTEST_SYNC_WRITE] = { "SYNC_WRITE", NULL, -1, false },
+    [PV_VTEST_SYNC_WAIT] = { "SYNC_WAIT", handle_sync_wait, -1, false },
+    [PV_VTEST_SUBMIT_CMD2] = { "SUBMIT_CMD2", handle_submit_cmd2, -1, true },
+};
+
+/* Makes the request buffer hold at least size bytes, keeping it word-aligned. */
+static bool reserve_buffer(struct client *c, size_t size)
+{
+    if (size <= c->buf_size)
+        return true;
+    free(c->buf);
+    c->buf_size = 0;
+    c->buf = malloc(size);
+    if (!c->buf)
+        return false;
+    c->buf_size = size;
+    return true;
+}
+
+/* Reads and serves one request. */
+static int serve_request(struct client *c)
+{
+    uint32_t header[PV_VTEST_HEADER_WORDS];
+    int got = pv_vtest_read_all(c->fd, header, sizeof(header));
+    if (got == 0)
+        return PV_VTEST_CLIENT_DISCONNECTED;
+    if (got < 0)
+        return guest_lost(c, "reading a request");
+
+    uint32_t length = header[PV_VTEST_HEADER_LENGTH];
+    uint32_t id = header[PV_VTEST_HEADER_COMMAND];
+    const struct command_info *command = id < PV_VTEST_COMMAND_COUNT ? &command_table[id] : NULL;
+    if (!command || !command->name)
+        return protocol_error(c, "unknown command %" PRIu32, id);
+    if (!command->handle)
+        return protocol_error(c, "%s (%" PRIu32 ") is not part of the Venus protocol",
+                              command->name, id);
+    if (!c->renderer_created && id != PV_VTEST_CREATE_RENDERER)
+        return protocol_error(c, "%s before CREATE_RENDERER", command->name);
+
+    uint64_t bytes = id == PV_VTEST_CREATE_RENDERER ? length : (uint64_t)length * sizeof(uint32_t);
+    if (bytes > c->max_payload)
+        return protocol_error(c, "%s of %" PRIu64 " bytes exceeds the limit of %zu bytes",
+                              command->name, bytes, c->max_payload);
+    if (command->fixed_words >= 0 && length != (uint32_t)command->fixed_words)
+        return protocol_error(c, "%s with %" PRIu32 " payload words instead of %d",
+                              command->name, length, command->fixed_words);
+    if (command->needs_context && !c->ctx)
+        return protocol_error(c, "%s before CONTEXT_INIT", command->name);
+
+    /* Room for a NUL after an unterminated name and rounding to whole words. */
+    size_t room = (size_t)bytes + sizeof(uint32_t);
+    if (!reserve_buffer(c, room)) {
+        pv_log("vtest: context %" PRIu32 ": no memory for a %" PRIu64 "-byte %s", c->context_id,
+               bytes, command->name);
+        return PV_VTEST_CLIENT_HOST_ERROR;
+    }
+    memset((uint8_t *)c->buf + bytes, 0, room - (size_t)bytes);
+    if (bytes) {
+        got = pv_vtest_read_all(c->fd, c->buf, (size_t)bytes);
+        if (got <= 0) {
+            if (got == 0)
+                errno = EPIPE;
+            return guest_lost(c, "reading a request");
+        }
+    }
+
+    int rc = command->handle(c, c->buf, length);
+
+    if (c->buf_size > KEEP_BUFFER_BYTES) {
+        free(c->buf);
+        c->buf = NULL;
+        c->buf_size = 0;
+    }
+    return rc;
+}
+
+int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts)
+{
+    static const struct pv_vtest_options defaults = { 0 };
+    if (!opts)
+        opts = &defaults;
+
+    struct client c = {
+        .fd = fd,
+        .context_id = context_id,
+        .max_payload = opts->max_message_bytes ? opts->max_message_bytes
+                                               : PV_VTEST_DEFAULT_MAX_MESSAGE_BYTES,
+        .renderer_options = &opts->renderer,
+        .next_res_id = 1,
+    };
+    strcpy(c.process_name, "unnamed");
+    pv_vtest_syncs_init(&c.syncs);
+
+    int rc;
+    do
+        rc = serve_request(&c);
+    while (rc == CLIENT_CONTINUE);
+
+    pv_vtest_syncs_fini(&c.syncs);
+    if (c.ctx)
+        pv_context_destroy(c.ctx);
+    free(c.buf);
+    pv_debug("context %" PRIu32 ": connection ended (%d)", context_id, rc);
+    return rc;
+}

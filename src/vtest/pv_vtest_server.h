@@ -1,0 +1,50 @@
+/* The vtest server: a listening AF_UNIX socket, an accept loop that forks one context worker
+ * process per guest connection, and the per-connection protocol handler those workers run. */
+#ifndef PV_VTEST_SERVER_H
+#define PV_VTEST_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pv_renderer.h"
+
+/* A single message (header excluded) larger than this is refused unless the caller sets
+ * another limit. */
+#define PV_VTEST_DEFAULT_MAX_MESSAGE_BYTES ((size_t)256 << 20)
+
+struct pv_vtest_options {
+    /* Largest accepted message payload in bytes; 0 means the default. */
+    size_t max_message_bytes;
+    /* Passed to every context the server creates. */
+    struct pv_renderer_options renderer;
+    /* Optional. Called in the accept-loop process each time a context worker has been reaped,
+     * with the wait status that waitpid reported (see enum pv_vtest_client_result for the exit
+     * codes). Lets an embedder, such as `pvgpu run`, react to a context that went fatal. */
+    void (*worker_ended)(void *data, uint32_t context_id, int wait_status);
+    void *worker_ended_data;
+};
+
+/* How a connection ended; a context worker exits with this code. */
+enum pv_vtest_client_result {
+    PV_VTEST_CLIENT_DISCONNECTED = 0,   /* the guest closed the connection */
+    PV_VTEST_CLIENT_HOST_ERROR = 1,     /* the host ran out of a resource (memory, fds) */
+    PV_VTEST_CLIENT_PROTOCOL_ERROR = 2, /* the guest broke the vtest protocol */
+    PV_VTEST_CLIENT_CONTEXT_FATAL = 3,  /* the context could not be created or went fatal */
+};
+
+/* Creates a listening socket at path, replacing a stale socket left by a dead server. Refuses
+ * (returns -1 after logging) when a live server already listens there or path is not a socket.
+ * The fd is close-on-exec. */
+int pv_vtest_listen(const char *path);
+
+/* Accepts guests on listen_fd until SIGTERM or SIGINT, serving each in its own forked worker
+ * process with context ids 1, 2, ... Ignores SIGPIPE. On the way out it terminates the workers
+ * still running and waits for them. Returns 0 after a stop signal, -1 if listening failed. The
+ * caller keeps listen_fd and the socket path. */
+int pv_vtest_serve(int listen_fd, const struct pv_vtest_options *opts);
+
+/* Serves one guest connection on fd in the calling process until it ends, then destroys its
+ * context. Does not close fd. Returns an enum pv_vtest_client_result. */
+int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts);
+
+#endif
