@@ -1,0 +1,67 @@
+/* pvgpu: the PearVisor GPU command line. Picks the subcommand; the subcommands live in their
+ * own files (pv_serve.c, pv_run.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "pv_cli.h"
+#include "pv_renderer.h"
+
+void pv_cli_print_usage(FILE *out)
+{
+    fputs("usage: pvgpu <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  serve [--socket PATH] [--portable] [--max-message-bytes N]\n"
+          "      Serve Venus guests over vtest on PATH (default /tmp/.virgl_test) until SIGINT or\n"
+          "      SIGTERM. Each guest connection gets its own context worker process.\n"
+          "  run [--host-icd JSON] [--guest-icd JSON] [--portable] [--max-message-bytes N] -- CMD [ARGS...]\n"
+          "      Run CMD on the Venus guest driver against a private pvgpu host, in a private /tmp\n"
+          "      (so another server may own /tmp/.virgl_test), and exit with CMD's status.\n"
+          "  commands\n"
+          "      List every Venus command type and whether this host implements it.\n"
+          "\n"
+          "options:\n"
+          "  --socket PATH            where serve listens\n"
+          "  --portable               share memory through VK_EXT_external_memory_host only, even\n"
+          "                           where the host offers export paths\n"
+          "  --max-message-bytes N    refuse vtest messages larger than N bytes (K, M, G suffixes;\n"
+          "                           default 256M)\n"
+          "  --host-icd JSON          the host Vulkan driver the server uses (VK_ICD_FILENAMES and\n"
+          "                           VK_DRIVER_FILES for the server only)\n"
+          "  --guest-icd JSON         the Venus guest driver for CMD (default: $PVGPU_GUEST_ICD, else\n"
+          "                           guest-driver/virtio_icd.json next to the pvgpu executable)\n"
+          "  -h, --help               this text\n"
+          "  --version                the version\n"
+          "\n"
+          "Set PVGPU_DEBUG=1 for verbose host logs.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return pv_cli_usage_error("no command given");
+
+    const char *command = argv[1];
+    if (!strcmp(command, "-h") || !strcmp(command, "--help") || !strcmp(command, "help")) {
+        pv_cli_print_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(command, "--version")) {
+        printf("pvgpu %s\n", pv_cli_version);
+        return 0;
+    }
+    if (!strcmp(command, "serve"))
+        return pv_cli_serve(argc - 1, argv + 1);
+    if (!strcmp(command, "run"))
+        return pv_cli_run(argc - 1, argv + 1);
+    if (!strcmp(command, "commands")) {
+        if (argc > 2)
+            return pv_cli_usage_error("'commands' takes no arguments");
+        pv_renderer_print_commands(stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
+    if (command[0] == '-')
+        return pv_cli_usage_error("unknown option '%s'", command);
+    return pv_cli_usage_error("unknown command '%s'", command);
+}

@@ -1,0 +1,32 @@
+/* The pvgpu command line: the subcommands' entry points and the small helpers they share. */
+#ifndef PV_CLI_H
+#define PV_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* sysexits.h's EX_USAGE: the command line was wrong. */
+#define PV_CLI_EXIT_USAGE 64
+
+extern const char pv_cli_version[];
+
+/* Each takes the arguments after "pvgpu" (argv[0] is the subcommand) and returns the exit code. */
+int pv_cli_serve(int argc, char **argv);
+int pv_cli_run(int argc, char **argv);
+
+void pv_cli_print_usage(FILE *out);
+
+/* Prints "pvgpu: <message>" and a hint to stderr; returns PV_CLI_EXIT_USAGE. */
+int pv_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a byte count such as 4096, 64K, 256M or 1G (powers of 1024). Returns false if the text
+ * is not one or the value is 0 or does not fit. */
+bool pv_cli_parse_bytes(const char *text, size_t *out);
+
+/* Sets up a private /tmp for `pvgpu run`: a new mount namespace (and a user namespace when not
+ * root), a fresh tmpfs on /tmp, and the caller's X11 socket folder bound back into it. Returns 0,
+ * or -1 after printing why. */
+int pv_private_tmp(void);
+
+#endif

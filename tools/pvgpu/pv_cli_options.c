@@ -1,0 +1,43 @@
+/* Helpers the pvgpu subcommands share for reading their command lines. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "pv_cli.h"
+
+int pv_cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pvgpu: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\nTry 'pvgpu --help'.\n", stderr);
+    va_end(ap);
+    return PV_CLI_EXIT_USAGE;
+}
+
+bool pv_cli_parse_bytes(const char *text, size_t *out)
+{
+    if (!text || *text < '0' || *text > '9')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno || end == text)
+        return false;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default:
+        return false;
+    }
+    if (*end != '\0' || value == 0 || value > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)value << shift;
+    return true;
+}

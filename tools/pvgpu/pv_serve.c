@@ -1,0 +1,73 @@
+/* `pvgpu serve`: the vtest host on a socket path, until SIGINT or SIGTERM. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pv_cli.h"
+#include "pv_log.h"
+#include "pv_vtest_protocol.h"
+#include "pv_vtest_server.h"
+
+int pv_cli_serve(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "socket", required_argument, NULL, 's' },
+        { "portable", no_argument, NULL, 'p' },
+        { "max-message-bytes", required_argument, NULL, 'm' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *path = PV_VTEST_DEFAULT_SOCKET_PATH;
+    struct pv_vtest_options opts = { 0 };
+
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+:h", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            path = optarg;
+            break;
+        case 'p':
+            opts.renderer.portable = true;
+            break;
+        case 'm':
+            if (!pv_cli_parse_bytes(optarg, &opts.max_message_bytes))
+                return pv_cli_usage_error("--max-message-bytes needs a positive byte count, not '%s'",
+                                          optarg);
+            break;
+        case 'h':
+            pv_cli_print_usage(stdout);
+            return 0;
+        case ':':
+            return pv_cli_usage_error("serve: %s needs a value", argv[optind - 1]);
+        default:
+            return pv_cli_usage_error("serve: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return pv_cli_usage_error("serve: unexpected argument '%s'", argv[optind]);
+    if (!path || !*path)
+        return pv_cli_usage_error("serve: --socket needs a path");
+
+    int fd = pv_vtest_listen(path);
+    if (fd < 0)
+        return 1;
+    /* Remember which socket is ours, so that the clean-up cannot remove a successor's. */
+    struct stat ours;
+    bool have_ours = stat(path, &ours) == 0;
+
+    pv_log("serving vtest on %s", path);
+    int rc = pv_vtest_serve(fd, &opts);
+    close(fd);
+
+    struct stat now;
+    if (have_ours && lstat(path, &now) == 0 && now.st_ino == ours.st_ino &&
+        now.st_dev == ours.st_dev)
+        unlink(path);
+    pv_log("stopped serving %s", path);
+    return rc == 0 ? 0 : 1;
+}
