@@ -466,6 +466,8 @@ static int serve_request(struct client *c)
     if (command->needs_context && !c->ctx)
         return protocol_error(c, "%s before CONTEXT_INIT", command->name);
 
+    pv_debug("context %" PRIu32 ": %s, %" PRIu64 " bytes", c->context_id, command->name, bytes);
+
     /* Room for a NUL after an unterminated name and rounding to whole words. */
     size_t room = (size_t)bytes + sizeof(uint32_t);
     if (!reserve_buffer(c, room)) {
