@@ -1,0 +1,624 @@
+/* A raw vtest guest for tests and a small Venus encoder, written from the project's protocol notes
+ * (sections 1, 3 and 4). See pv_test_vtest_client.h. */
+#define _GNU_SOURCE
+#include "pv_test_vtest_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int complain(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "vtest client: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return -1;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pv_test_vtest_connect(struct pv_test_vtest *vtest, const char *path, int timeout_ms)
+{
+    memset(vtest, 0, sizeof(*vtest));
+    vtest->fd = -1;
+
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return complain("socket path too long: %s", path);
+    strcpy(addr.sun_path, path);
+
+    const int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return complain("socket: %s", strerror(errno));
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+            struct timeval tv = { .tv_sec = PV_TEST_VTEST_IO_TIMEOUT_MS / 1000 };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+            vtest->fd = fd;
+            return 0;
+        }
+        const int err = errno;
+        close(fd);
+        if (now_ms() >= deadline)
+            return complain("cannot connect to %s: %s", path, strerror(err));
+        usleep(20 * 1000);
+    }
+}
+
+void pv_test_vtest_disconnect(struct pv_test_vtest *vtest)
+{
+    if (vtest->fd >= 0)
+        close(vtest->fd);
+    vtest->fd = -1;
+}
+
+int pv_test_vtest_write(struct pv_test_vtest *vtest, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    while (size) {
+        ssize_t n = send(vtest->fd, p, size, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return complain("write to host failed: %s", strerror(errno));
+        p += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static int read_exact(struct pv_test_vtest *vtest, void *data, size_t size, const char *what)
+{
+    uint8_t *p = data;
+    while (size) {
+        ssize_t n = read(vtest->fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return complain("no %s from the host within %d ms", what, PV_TEST_VTEST_IO_TIMEOUT_MS);
+        if (n < 0)
+            return complain("reading %s failed: %s", what, strerror(errno));
+        if (n == 0)
+            return complain("host closed the connection while the guest waited for %s", what);
+        p += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static int send_request(struct pv_test_vtest *vtest, uint32_t id, const uint32_t *words, uint32_t count)
+{
+    const uint32_t header[2] = { count, id };
+    if (pv_test_vtest_write(vtest, header, sizeof(header)))
+        return -1;
+    return count ? pv_test_vtest_write(vtest, words, count * sizeof(uint32_t)) : 0;
+}
+
+/* Reads a reply header and checks its id and payload length. */
+static int read_reply_header(struct pv_test_vtest *vtest, uint32_t id, uint32_t length, const char *what)
+{
+    uint32_t header[2];
+    if (read_exact(vtest, header, sizeof(header), what))
+        return -1;
+    if (header[1] != id)
+        return complain("%s: reply header has command id %u, expected %u", what, header[1], id);
+    if (header[0] != length)
+        return complain("%s: reply length %u words, expected %u", what, header[0], length);
+    return 0;
+}
+
+int pv_test_vtest_create_renderer(struct pv_test_vtest *vtest, const char *name)
+{
+    /* The only request whose length is in bytes: the name and its NUL, unpadded. */
+    const uint32_t size = (uint32_t)strlen(name) + 1;
+    const uint32_t header[2] = { size, PV_TEST_VCMD_CREATE_RENDERER };
+    if (pv_test_vtest_write(vtest, header, sizeof(header)))
+        return -1;
+    return pv_test_vtest_write(vtest, name, size);
+}
+
+int pv_test_vtest_ping(struct pv_test_vtest *vtest)
+{
+    /* The driver sends a busy-wait right behind the ping, so that a host without ping support
+     * still answers something; a host with it answers both, in order. */
+    const uint32_t busy_wait[2] = { 0, 0 };
+    if (send_request(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, NULL, 0) ||
+        send_request(vtest, PV_TEST_VCMD_RESOURCE_BUSY_WAIT, busy_wait, 2))
+        return -1;
+    if (read_reply_header(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, 0, "PING_PROTOCOL_VERSION reply") ||
+        read_reply_header(vtest, PV_TEST_VCMD_RESOURCE_BUSY_WAIT, 1, "RESOURCE_BUSY_WAIT reply"))
+        return -1;
+    uint32_t busy;
+    if (read_exact(vtest, &busy, sizeof(busy), "RESOURCE_BUSY_WAIT reply"))
+        return -1;
+    if (busy != 0)
+        return complain("RESOURCE_BUSY_WAIT on handle 0 answered busy = %u, expected 0", busy);
+    return 0;
+}
+
+int pv_test_vtest_roundtrip(struct pv_test_vtest *vtest)
+{
+    if (send_request(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, NULL, 0))
+        return -1;
+    return read_reply_header(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, 0, "PING_PROTOCOL_VERSION reply");
+}
+
+int pv_test_vtest_protocol_version(struct pv_test_vtest *vtest, uint32_t offered, uint32_t *out_version)
+{
+    if (send_request(vtest, PV_TEST_VCMD_PROTOCOL_VERSION, &offered, 1) ||
+        read_reply_header(vtest, PV_TEST_VCMD_PROTOCOL_VERSION, 1, "PROTOCOL_VERSION reply") ||
+        read_exact(vtest, out_version, sizeof(*out_version), "PROTOCOL_VERSION reply"))
+        return -1;
+    return 0;
+}
+
+int pv_test_vtest_get_param(struct pv_test_vtest *vtest, uint32_t param, uint32_t *out_valid,
+                            uint32_t *out_value)
+{
+    uint32_t reply[2];
+    if (send_request(vtest, PV_TEST_VCMD_GET_PARAM, &param, 1) ||
+        read_reply_header(vtest, PV_TEST_VCMD_GET_PARAM, 2, "GET_PARAM reply") ||
+        read_exact(vtest, reply, sizeof(reply), "GET_PARAM reply"))
+        return -1;
+    *out_valid = reply[0];
+    *out_value = reply[1];
+    return 0;
+}
+
+int pv_test_vtest_get_capset(struct pv_test_vtest *vtest, uint32_t id, uint32_t version,
+                             uint32_t *out_valid)
+{
+    const uint32_t request[2] = { id, version };
+    uint32_t header[2];
+    if (send_request(vtest, PV_TEST_VCMD_GET_CAPSET, request, 2) ||
+        read_exact(vtest, header, sizeof(header), "GET_CAPSET reply"))
+        return -1;
+    if (header[1] != PV_TEST_VCMD_GET_CAPSET)
+        return complain("GET_CAPSET: reply header has command id %u", header[1]);
+    if (header[0] < 1)
+        return complain("GET_CAPSET: reply length 0, expected at least the validity word");
+    if (read_exact(vtest, out_valid, sizeof(*out_valid), "GET_CAPSET reply"))
+        return -1;
+    uint32_t words = header[0] - 1;
+    if (words > 4096)
+        return complain("GET_CAPSET: implausible capset of %u words", words);
+    memset(vtest->capset, 0, sizeof(vtest->capset));
+    vtest->capset_size = 0;
+    for (uint32_t i = 0; i < words; i++) {
+        uint32_t word;
+        if (read_exact(vtest, &word, sizeof(word), "capset"))
+            return -1;
+        if (i < sizeof(vtest->capset) / sizeof(vtest->capset[0])) {
+            vtest->capset[i] = word;
+            vtest->capset_size += 4;
+        }
+    }
+    return 0;
+}
+
+int pv_test_vtest_context_init(struct pv_test_vtest *vtest, uint32_t capset_id)
+{
+    return send_request(vtest, PV_TEST_VCMD_CONTEXT_INIT, &capset_id, 1);
+}
+
+int pv_test_vtest_handshake(struct pv_test_vtest *vtest, const char *name)
+{
+    if (pv_test_vtest_create_renderer(vtest, name) || pv_test_vtest_ping(vtest))
+        return -1;
+
+    if (pv_test_vtest_protocol_version(vtest, 3, &vtest->protocol_version))
+        return -1;
+    if (vtest->protocol_version < 3)
+        return complain("PROTOCOL_VERSION: host negotiated %u, the Venus driver needs 3",
+                        vtest->protocol_version);
+
+    uint32_t valid;
+    if (pv_test_vtest_get_param(vtest, PV_TEST_VTEST_PARAM_MAX_SYNC_QUEUE_COUNT, &valid,
+                                &vtest->max_sync_queue_count))
+        return -1;
+    if (!valid || !vtest->max_sync_queue_count)
+        return complain("GET_PARAM MAX_SYNC_QUEUE_COUNT: valid %u, value %u; the driver needs both non-zero",
+                        valid, vtest->max_sync_queue_count);
+
+    if (pv_test_vtest_get_capset(vtest, PV_TEST_CAPSET_VENUS, 0, &valid))
+        return -1;
+    if (!valid)
+        return complain("GET_CAPSET 4 v0: host answered invalid");
+    if (vtest->capset_size < 20)
+        return complain("GET_CAPSET 4 v0: capset of %u bytes lacks the fixed fields", vtest->capset_size);
+    if (vtest->capset[0] != 0)
+        return complain("capset wire_format_version %u, the driver needs 0", vtest->capset[0]);
+    if (vtest->capset[1] < PV_TEST_API_VERSION_1_1)
+        return complain("capset vk_xml_version 0x%08x is below 1.1", vtest->capset[1]);
+
+    return pv_test_vtest_context_init(vtest, PV_TEST_CAPSET_VENUS);
+}
+
+static int receive_fd(struct pv_test_vtest *vtest, int *out_fd)
+{
+    char control[CMSG_SPACE(sizeof(int))];
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr msg = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control,
+        .msg_controllen = sizeof(control),
+    };
+    ssize_t n;
+    do {
+        n = recvmsg(vtest->fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return complain("recvmsg for the blob fd failed: %s", strerror(errno));
+    if (n == 0)
+        return complain("host closed the connection instead of sending the blob fd");
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+        cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+        return complain("the message after the blob reply carries no single fd (SCM_RIGHTS)");
+    memcpy(out_fd, CMSG_DATA(cmsg), sizeof(int));
+    return 0;
+}
+
+int pv_test_vtest_create_blob(struct pv_test_vtest *vtest, uint32_t type, uint32_t flags,
+                              uint64_t size, uint64_t blob_id, struct pv_test_blob *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->fd = -1;
+    const uint32_t request[6] = {
+        type, flags, (uint32_t)size, (uint32_t)(size >> 32), (uint32_t)blob_id, (uint32_t)(blob_id >> 32),
+    };
+    if (send_request(vtest, PV_TEST_VCMD_RESOURCE_CREATE_BLOB, request, 6) ||
+        read_reply_header(vtest, PV_TEST_VCMD_RESOURCE_CREATE_BLOB, 1, "RESOURCE_CREATE_BLOB reply") ||
+        read_exact(vtest, &out->res_id, sizeof(out->res_id), "RESOURCE_CREATE_BLOB reply"))
+        return -1;
+    if (out->res_id == 0)
+        return complain("RESOURCE_CREATE_BLOB answered res_id 0");
+    if (receive_fd(vtest, &out->fd))
+        return -1;
+    out->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, out->fd, 0);
+    if (out->map == MAP_FAILED) {
+        out->map = NULL;
+        complain("mmap of blob %u (%llu bytes) failed: %s", out->res_id, (unsigned long long)size,
+                 strerror(errno));
+        close(out->fd);
+        out->fd = -1;
+        return -1;
+    }
+    out->size = size;
+    return 0;
+}
+
+void pv_test_blob_unmap(struct pv_test_blob *blob)
+{
+    if (blob->map)
+        munmap(blob->map, blob->size);
+    if (blob->fd >= 0)
+        close(blob->fd);
+    blob->map = NULL;
+    blob->fd = -1;
+}
+
+int pv_test_vtest_unref_blob(struct pv_test_vtest *vtest, struct pv_test_blob *blob)
+{
+    const int ret = send_request(vtest, PV_TEST_VCMD_RESOURCE_UNREF, &blob->res_id, 1);
+    pv_test_blob_unmap(blob);
+    return ret;
+}
+
+int pv_test_vtest_submit(struct pv_test_vtest *vtest, const void *commands, size_t size)
+{
+    if (size % 4 || size == 0)
+        return complain("submission of %zu bytes: must be a non-empty multiple of 4", size);
+    const uint32_t words = (uint32_t)(size / 4);
+    /* batch_count, then one batch: flags, cmd_offset, cmd_size, sync_offset, sync_count,
+     * sync_queue_index, sync_queue_id lo/hi. Offsets count words from the payload start. */
+    const uint32_t head[9] = { 1, 1, 9, words, 9 + words, 0, 0, 0, 0 };
+    const uint32_t header[2] = { 9 + words, PV_TEST_VCMD_SUBMIT_CMD2 };
+    if (pv_test_vtest_write(vtest, header, sizeof(header)) || pv_test_vtest_write(vtest, head, sizeof(head)))
+        return -1;
+    return pv_test_vtest_write(vtest, commands, size);
+}
+
+int pv_test_vtest_wait_closed(struct pv_test_vtest *vtest, int timeout_ms)
+{
+    const int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        struct pollfd pfd = { .fd = vtest->fd, .events = POLLIN };
+        const int64_t left = deadline - now_ms();
+        int ret = poll(&pfd, 1, left > 0 ? (int)left : 0);
+        if (ret < 0 && errno == EINTR)
+            continue;
+        if (ret < 0)
+            return complain("poll: %s", strerror(errno));
+        if (ret == 0)
+            return complain("host kept the connection open for %d ms", timeout_ms);
+        char byte;
+        ssize_t n = recv(vtest->fd, &byte, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)))
+            return 0;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n < 0)
+            return complain("recv: %s", strerror(errno));
+        return complain("host sent data (first byte 0x%02x) instead of closing the connection",
+                        (unsigned char)byte);
+    }
+}
+
+/* Encoder */
+
+void pv_test_cs_init(struct pv_test_cs *cs)
+{
+    memset(cs, 0, sizeof(*cs));
+}
+
+void pv_test_cs_fini(struct pv_test_cs *cs)
+{
+    free(cs->data);
+    memset(cs, 0, sizeof(*cs));
+}
+
+void pv_test_cs_reset(struct pv_test_cs *cs)
+{
+    cs->size = 0;
+}
+
+static void cs_append(struct pv_test_cs *cs, const void *data, size_t size)
+{
+    if (cs->size + size > cs->capacity) {
+        size_t capacity = cs->capacity ? cs->capacity : 256;
+        while (capacity < cs->size + size)
+            capacity *= 2;
+        uint8_t *grown = realloc(cs->data, capacity);
+        if (!grown) {
+            cs->out_of_memory = true;
+            return;
+        }
+        cs->data = grown;
+        cs->capacity = capacity;
+    }
+    memcpy(cs->data + cs->size, data, size);
+    cs->size += size;
+}
+
+void pv_test_cs_u32(struct pv_test_cs *cs, uint32_t value)
+{
+    cs_append(cs, &value, 4); /* the wire and every host we run on are little-endian */
+}
+
+void pv_test_cs_u64(struct pv_test_cs *cs, uint64_t value)
+{
+    cs_append(cs, &value, 8);
+}
+
+void pv_test_cs_marker(struct pv_test_cs *cs, bool present)
+{
+    pv_test_cs_u64(cs, present ? 1 : 0);
+}
+
+void pv_test_cs_handle(struct pv_test_cs *cs, uint64_t id)
+{
+    pv_test_cs_u64(cs, id);
+}
+
+void pv_test_cs_array_size(struct pv_test_cs *cs, uint64_t count)
+{
+    pv_test_cs_u64(cs, count);
+}
+
+void pv_test_cs_bytes(struct pv_test_cs *cs, const void *data, size_t size)
+{
+    static const uint8_t zeros[4];
+    cs_append(cs, data, size);
+    if (size % 4)
+        cs_append(cs, zeros, 4 - size % 4);
+}
+
+void pv_test_cs_string(struct pv_test_cs *cs, const char *string)
+{
+    if (!string) {
+        pv_test_cs_array_size(cs, 0);
+        return;
+    }
+    const size_t size = strlen(string) + 1;
+    pv_test_cs_array_size(cs, size);
+    pv_test_cs_bytes(cs, string, size);
+}
+
+void pv_test_cs_command(struct pv_test_cs *cs, uint32_t type, uint32_t flags)
+{
+    pv_test_cs_u32(cs, type);
+    pv_test_cs_u32(cs, flags);
+}
+
+void pv_test_cs_create_instance(struct pv_test_cs *cs, uint32_t flags, const char *app_name,
+                                uint32_t api_version, uint64_t instance_id)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkCreateInstance, flags);
+    pv_test_cs_marker(cs, true); /* pCreateInfo */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_INSTANCE_CREATE_INFO);
+    pv_test_cs_marker(cs, false); /* pNext */
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_marker(cs, true);  /* pApplicationInfo */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_APPLICATION_INFO);
+    pv_test_cs_marker(cs, false); /* pNext */
+    pv_test_cs_string(cs, app_name);
+    pv_test_cs_u32(cs, 1);        /* applicationVersion */
+    pv_test_cs_string(cs, NULL);  /* pEngineName */
+    pv_test_cs_u32(cs, 0);        /* engineVersion */
+    pv_test_cs_u32(cs, api_version);
+    pv_test_cs_u32(cs, 0);        /* enabledLayerCount */
+    pv_test_cs_array_size(cs, 0); /* ppEnabledLayerNames */
+    pv_test_cs_u32(cs, 0);        /* enabledExtensionCount */
+    pv_test_cs_array_size(cs, 0); /* ppEnabledExtensionNames */
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pInstance */
+    pv_test_cs_handle(cs, instance_id);
+}
+
+void pv_test_cs_destroy_instance(struct pv_test_cs *cs, uint32_t flags, uint64_t instance_id)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkDestroyInstance, flags);
+    pv_test_cs_handle(cs, instance_id);
+    pv_test_cs_marker(cs, false); /* pAllocator */
+}
+
+void pv_test_cs_enumerate_physical_devices(struct pv_test_cs *cs, uint32_t flags, uint64_t instance_id,
+                                           uint32_t count, const uint64_t *ids)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkEnumeratePhysicalDevices, flags);
+    pv_test_cs_handle(cs, instance_id);
+    pv_test_cs_marker(cs, true); /* pPhysicalDeviceCount */
+    pv_test_cs_u32(cs, ids ? count : 0);
+    if (ids) {
+        pv_test_cs_array_size(cs, count);
+        for (uint32_t i = 0; i < count; i++)
+            pv_test_cs_handle(cs, ids[i]);
+    } else {
+        pv_test_cs_array_size(cs, 0);
+    }
+}
+
+void pv_test_cs_get_physical_device_properties(struct pv_test_cs *cs, uint32_t flags,
+                                               uint64_t physical_device_id)
+{
+    /* The output struct travels as a skeleton; VkPhysicalDeviceProperties has no sType and
+     * no input members, so only its marker is sent. */
+    pv_test_cs_command(cs, PV_TEST_CMD_vkGetPhysicalDeviceProperties, flags);
+    pv_test_cs_handle(cs, physical_device_id);
+    pv_test_cs_marker(cs, true);
+}
+
+void pv_test_cs_set_reply_stream(struct pv_test_cs *cs, uint32_t res_id, uint64_t offset, uint64_t size)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkSetReplyCommandStreamMESA, 0);
+    pv_test_cs_marker(cs, true);
+    pv_test_cs_u32(cs, res_id);
+    pv_test_cs_u64(cs, offset);
+    pv_test_cs_u64(cs, size);
+}
+
+void pv_test_cs_seek_reply_stream(struct pv_test_cs *cs, uint64_t position)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkSeekReplyCommandStreamMESA, 0);
+    pv_test_cs_u64(cs, position);
+}
+
+/* Reader */
+
+void pv_test_reader_init(struct pv_test_reader *reader, const void *data, size_t size)
+{
+    reader->data = data;
+    reader->size = size;
+    reader->pos = 0;
+    reader->overflow = false;
+}
+
+static void reader_take(struct pv_test_reader *reader, void *out, size_t size)
+{
+    if (reader->overflow || reader->size - reader->pos < size) {
+        reader->overflow = true;
+        memset(out, 0, size);
+        return;
+    }
+    memcpy(out, reader->data + reader->pos, size);
+    reader->pos += size;
+}
+
+uint32_t pv_test_read_u32(struct pv_test_reader *reader)
+{
+    uint32_t value;
+    reader_take(reader, &value, sizeof(value));
+    return value;
+}
+
+uint64_t pv_test_read_u64(struct pv_test_reader *reader)
+{
+    uint64_t value;
+    reader_take(reader, &value, sizeof(value));
+    return value;
+}
+
+/* Guest */
+
+int pv_test_guest_start(struct pv_test_guest *guest, const char *socket_path, const char *name,
+                        uint64_t blob_size, uint64_t reply_offset, uint64_t reply_size)
+{
+    memset(guest, 0, sizeof(*guest));
+    guest->vtest.fd = -1;
+    guest->reply_blob.fd = -1;
+    if (pv_test_vtest_connect(&guest->vtest, socket_path, 5000))
+        return -1;
+    if (pv_test_vtest_handshake(&guest->vtest, name) ||
+        pv_test_vtest_create_blob(&guest->vtest, PV_TEST_BLOB_TYPE_HOST3D, PV_TEST_BLOB_FLAG_MAPPABLE,
+                                  blob_size, 0, &guest->reply_blob)) {
+        pv_test_guest_stop(guest);
+        return -1;
+    }
+    guest->reply_offset = reply_offset;
+    guest->reply_size = reply_size;
+
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_set_reply_stream(&cs, guest->reply_blob.res_id, reply_offset, reply_size);
+    int ret = cs.out_of_memory ? -1 : pv_test_vtest_submit(&guest->vtest, cs.data, cs.size);
+    pv_test_cs_fini(&cs);
+    if (ret == 0)
+        ret = pv_test_vtest_roundtrip(&guest->vtest);
+    if (ret)
+        pv_test_guest_stop(guest);
+    return ret;
+}
+
+void pv_test_guest_stop(struct pv_test_guest *guest)
+{
+    pv_test_blob_unmap(&guest->reply_blob);
+    pv_test_vtest_disconnect(&guest->vtest);
+}
+
+int pv_test_guest_call(struct pv_test_guest *guest, const struct pv_test_cs *command,
+                       uint64_t position, const uint8_t **reply)
+{
+    if (command->out_of_memory)
+        return complain("out of memory encoding a command");
+    if (position >= guest->reply_size)
+        return complain("reply position %llu outside the reply stream", (unsigned long long)position);
+    uint8_t *stream = (uint8_t *)guest->reply_blob.map + guest->reply_offset;
+    memset(stream, PV_TEST_REPLY_CANARY, guest->reply_size);
+
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_seek_reply_stream(&cs, position);
+    pv_test_cs_bytes(&cs, command->data, command->size);
+    int ret = cs.out_of_memory ? complain("out of memory encoding a command")
+                               : pv_test_vtest_submit(&guest->vtest, cs.data, cs.size);
+    pv_test_cs_fini(&cs);
+    if (ret == 0)
+        ret = pv_test_vtest_roundtrip(&guest->vtest);
+    if (ret == 0)
+        *reply = stream + position;
+    return ret;
+}
