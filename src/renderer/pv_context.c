@@ -321,3 +321,30 @@ void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj)
 {
     pv_object_table_remove(&ctx->objects, obj->id);
 }
+
+bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, VkObjectType type,
+                            uint64_t id, uint64_t handle)
+{
+    struct pv_object *obj = calloc(1, sizeof(*obj));
+    if (obj) {
+        obj->id = id;
+        obj->type = type;
+        obj->handle = handle;
+        obj->instance = parent->instance;
+        obj->device = parent->device;
+        if (pv_context_add_object(ctx, obj))
+            return true;
+        free(obj);
+    } else {
+        pv_context_set_fatal(ctx, "%s: out of memory", ctx->current_command);
+    }
+    if (parent->device)
+        pv_destroy_host_object(parent->device, type, handle);
+    return false;
+}
+
+void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj)
+{
+    pv_context_remove_object(ctx, obj);
+    free(obj);
+}

@@ -48,8 +48,75 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
     *a->pDevice = handle;
 }
 
+/* Teardown order for what a guest leaves behind: users before what they use. */
+static const VkObjectType child_destroy_order[] = {
+    VK_OBJECT_TYPE_COMMAND_POOL,
+    VK_OBJECT_TYPE_DESCRIPTOR_POOL,
+    VK_OBJECT_TYPE_FRAMEBUFFER,
+    VK_OBJECT_TYPE_PIPELINE,
+    VK_OBJECT_TYPE_PIPELINE_CACHE,
+    VK_OBJECT_TYPE_PIPELINE_LAYOUT,
+    VK_OBJECT_TYPE_RENDER_PASS,
+    VK_OBJECT_TYPE_DESCRIPTOR_UPDATE_TEMPLATE,
+    VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT,
+    VK_OBJECT_TYPE_SHADER_MODULE,
+    VK_OBJECT_TYPE_IMAGE_VIEW,
+    VK_OBJECT_TYPE_BUFFER_VIEW,
+    VK_OBJECT_TYPE_SAMPLER,
+    VK_OBJECT_TYPE_SAMPLER_YCBCR_CONVERSION,
+    VK_OBJECT_TYPE_IMAGE,
+    VK_OBJECT_TYPE_BUFFER,
+    VK_OBJECT_TYPE_QUERY_POOL,
+    VK_OBJECT_TYPE_EVENT,
+    VK_OBJECT_TYPE_SEMAPHORE,
+    VK_OBJECT_TYPE_FENCE,
+    VK_OBJECT_TYPE_PRIVATE_DATA_SLOT,
+    VK_OBJECT_TYPE_DEVICE_MEMORY,
+};
+
+struct child_sweep {
+    struct pv_device *device;
+    VkObjectType type;
+    struct pv_object **found;
+    size_t count;
+    size_t capacity;
+};
+
+static void collect_child(struct pv_object *obj, void *data)
+{
+    struct child_sweep *sweep = data;
+    if (obj->device != sweep->device || obj->type != sweep->type)
+        return;
+    if (sweep->count == sweep->capacity) {
+        size_t capacity = sweep->capacity ? sweep->capacity * 2 : 64;
+        struct pv_object **found = realloc(sweep->found, capacity * sizeof(*found));
+        if (!found)
+            return;
+        sweep->found = found;
+        sweep->capacity = capacity;
+    }
+    sweep->found[sweep->count++] = obj;
+}
+
+/* Destroys, on the host, every plain child object of the device the guest did not destroy. */
+static void destroy_children(struct pv_context *ctx, struct pv_device *device)
+{
+    struct child_sweep sweep = { .device = device };
+    for (size_t t = 0; t < sizeof(child_destroy_order) / sizeof(*child_destroy_order); t++) {
+        sweep.type = child_destroy_order[t];
+        sweep.count = 0;
+        pv_object_table_foreach(&ctx->objects, collect_child, &sweep);
+        for (size_t i = 0; i < sweep.count; i++) {
+            pv_destroy_host_object(device, sweep.type, sweep.found[i]->handle);
+            pv_context_forget_object(ctx, sweep.found[i]);
+        }
+    }
+    free(sweep.found);
+}
+
 void pv_device_destroy(struct pv_context *ctx, struct pv_device *device)
 {
+    destroy_children(ctx, device);
     while (device->queues) {
         struct pv_queue *queue = device->queues;
         device->queues = queue->next;

@@ -291,6 +291,7 @@ class Gen:
         self.cmd_undecodable = {}    # command -> reason
         self.commands = []           # (number, Command)
         self.bad_extensions = set()
+        self.roles = {}              # command -> [(param, role)]
 
     # -- reachability -------------------------------------------------------------------
 
@@ -869,6 +870,7 @@ class Gen:
         except Undecodable as e:
             self.cmd_undecodable[name] = str(e)
             return
+        self.roles[name] = roles
         for p, role in roles:
             if role in ('in_struct', 'in_array') and kind_of(reg, p.type) in ('struct', 'union'):
                 self.visit(p.type, 'decode')
@@ -1117,7 +1119,7 @@ class Gen:
             c.append(f'    if (!pv_decode_cmd_{name}(d, &a)) return;')
             if how == 'handler':
                 c.append(f'    pv_handle_{name}(ctx, &a);')
-            elif how == 'passthrough':
+            elif how in ('passthrough', 'create', 'destroy'):
                 level = self.dispatch_level(cmd)
                 if level not in ('instance', 'device'):
                     raise SystemExit(f'{name}: passthrough needs a dispatchable first parameter')
@@ -1130,6 +1132,13 @@ class Gen:
                     c.append(f'    fn({args});')
                 else:
                     c.append(f'    a.ret = fn({args});')
+                if how == 'create':
+                    self.emit_create_binding(c, cmd, first)
+                if how == 'destroy':
+                    victim = cmd.params[1]
+                    if kind_of(self.reg, victim.type) != 'handle' or victim.ptr:
+                        raise SystemExit(f'{name}: destroy needs the object as second parameter')
+                    c.append(f'    if (a.{victim.name}_object) pv_context_forget_object(ctx, a.{victim.name}_object);')
             else:
                 c.append(f'    pv_context_set_fatal(ctx, "{name}: not implemented by this host");')
                 c.append('    return;')
@@ -1141,6 +1150,51 @@ class Gen:
             c.append('    }')
             c.append('}')
             c.append('')
+
+    def emit_create_binding(self, c, cmd, first):
+        """After a successful host creation, binds the guest ids to the new host objects."""
+        roles = self.roles[cmd.name]
+        outs = [(p, r) for p, r in roles if r in ('out_handle', 'out_handle_array')]
+        if len(outs) != 1:
+            raise SystemExit(f'{cmd.name}: create needs exactly one created handle')
+        p, role = outs[0]
+        objtype = self.reg.info(p.type).objtype
+        ok = 'a.ret >= VK_SUCCESS' if cmd.ret == 'VkResult' else 'true'
+        if role == 'out_handle':
+            c.append(f'    if ({ok} && !pv_context_bind_object(ctx, a.{first}_object, {objtype}, a.{p.name}_id, (uint64_t)*a.{p.name})) return;')
+        else:
+            c.append(f'    for (uint32_t i = 0; {ok} && i < a.{p.name}_count; i++) {{')
+            c.append(f'        if (a.{p.name}[i] && !pv_context_bind_object(ctx, a.{first}_object, {objtype}, a.{p.name}_ids[i], (uint64_t)a.{p.name}[i])) return;')
+            c.append('    }')
+
+    def emit_host_destroy(self):
+        """pv_destroy_host_object: destroys a device child by type, for teardown."""
+        h, c = self.h, self.c
+        h.append('struct pv_device;')
+        h.append('/* Destroys a host object of a device by type; false if the type has no destroy command. */')
+        h.append('bool pv_destroy_host_object(struct pv_device *device, VkObjectType type, uint64_t handle);')
+        h.append('')
+        c.append('bool pv_destroy_host_object(struct pv_device *device, VkObjectType type, uint64_t handle)')
+        c.append('{')
+        c.append('    switch ((int)type) {')
+        for number, cmd in self.commands:
+            ps = cmd.params
+            if not (cmd.name.startswith('vkDestroy') or cmd.name == 'vkFreeMemory'):
+                continue
+            if len(ps) != 3 or ps[0].type != 'VkDevice' or ps[2].type != 'VkAllocationCallbacks':
+                continue
+            info = self.reg.info(ps[1].type)
+            if info is None or info.category != 'handle' or not info.objtype:
+                continue
+            c.append(f'    case {info.objtype}:')
+            c.append(f'        if (!device->dispatch.{cmd.name}) return false;')
+            c.append(f'        device->dispatch.{cmd.name}(device->handle, ({ps[1].type})(uintptr_t)handle, NULL);')
+            c.append('        return true;')
+        c.append('    default:')
+        c.append('        return false;')
+        c.append('    }')
+        c.append('}')
+        c.append('')
 
     def emit_command_table(self):
         h, c = self.h, self.c
@@ -1159,7 +1213,7 @@ class Gen:
             name = self.number_names[n]
             if n in by_number:
                 how = self.policy.get(name, 'unimplemented')
-                status = 'implemented' if how in ('handler', 'passthrough') else 'unimplemented'
+                status = 'unimplemented' if how == 'unimplemented' else 'implemented'
                 c.append(f'    [{n}] = {{ "{name}", "{status}", pv_dispatch_{name}, NULL }},')
             else:
                 why = self.cmd_undecodable.get(name, 'unknown').replace('"', "'")
@@ -1168,7 +1222,7 @@ class Gen:
         c.append('')
 
     def emit_extension_mask(self):
-        """Capset mask: extensions whose types and commands all decode."""
+        """Capset mask: extensions whose structs all decode."""
         reg = self.reg
         bad = set()
         for tname, number in reg.type_extension.items():
@@ -1176,10 +1230,8 @@ class Gen:
             if info is not None and info.category in ('struct', 'union') and not info.alias:
                 if self.struct_problem(tname):
                     bad.add(number)
-        for cname, why in self.cmd_undecodable.items():
-            number = reg.type_extension.get(cname)
-            if number is not None:
-                bad.add(number)
+        # Undecodable commands do not count: the protocol itself leaves them out (fds, host
+        # pointers), and the driver implements them without the host.
         mask = [0] * 32
         mask[0] |= 1   # the mask is valid
         for ext, number in reg.ext_numbers.items():
@@ -1249,6 +1301,7 @@ class Gen:
         self.c = []
         self.emit_dispatch_tables()
         self.emit_dispatchers()
+        self.emit_host_destroy()
         self.emit_command_table()
         self.emit_extension_mask()
         tail_c = self.c
@@ -1333,7 +1386,7 @@ def load_policy(path):
             if not line:
                 continue
             name, how = line.split()
-            if how not in ('handler', 'passthrough'):
+            if how not in ('handler', 'passthrough', 'create', 'destroy'):
                 raise SystemExit(f'{path}: {name}: unknown policy {how}')
             policy[name] = how
     return policy
