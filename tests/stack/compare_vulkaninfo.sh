@@ -58,7 +58,7 @@ run_reference() {
         server=$!
         for _ in $(seq 100); do [ -S /tmp/.virgl_test ] && break; sleep 0.05; done
         [ -S /tmp/.virgl_test ] || { echo "reference server did not create its socket" >&2; exit 91; }
-        VK_ICD_FILENAMES="$1" VN_DEBUG=vtest timeout "$2" vulkaninfo
+        VK_ICD_FILENAMES="$1" VK_DRIVER_FILES="$1" VN_DEBUG=vtest timeout "$2" vulkaninfo
         status=$?
         kill "$server" 2>/dev/null
         wait "$server" 2>/dev/null
@@ -80,7 +80,8 @@ if ! diff -u <(normalise "$out/reference.txt") <(normalise "$out/reference-again
 fi
 
 echo "pvgpu: $pvgpu run -- vulkaninfo"
-VN_DEBUG=vtest timeout $((guest_timeout + 20)) "$pvgpu" run -- timeout "$guest_timeout" vulkaninfo \
+PVGPU_GUEST_ICD=$guest_icd VN_DEBUG=vtest timeout $((guest_timeout + 20)) \
+    "$pvgpu" run -- timeout "$guest_timeout" vulkaninfo \
     >"$out/pvgpu.txt" 2>"$out/pvgpu.stderr"
 status=$?
 [ $status -eq 0 ] || {

@@ -296,7 +296,7 @@ static int case_unknown_stype(struct pv_test_guest *guest, struct expectation *e
     int ret = pv_test_guest_submit(guest, &cs);
     pv_test_cs_fini(&cs);
     expect->starts = "vkCreateInstance: ";
-    expect->contains[0] = "2125316847|0x7eadbeef";
+    expect->contains[0] = "2125315823|0x7eadbeef";
     return ret;
 }
 
