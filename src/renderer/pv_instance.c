@@ -52,8 +52,9 @@ void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateI
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
         return;
     }
-    memcpy(extensions, info.ppEnabledExtensionNames,
-           info.enabledExtensionCount * sizeof(*extensions));
+    if (info.enabledExtensionCount)
+        memcpy(extensions, info.ppEnabledExtensionNames,
+               info.enabledExtensionCount * sizeof(*extensions));
     uint32_t extension_count = info.enabledExtensionCount;
     for (size_t i = 0; i < sizeof(optional_instance_extensions) / sizeof(*extensions); i++) {
         if (host_has_instance_extension(optional_instance_extensions[i])) {
