@@ -108,7 +108,7 @@ int pv_test_server_start(struct pv_test_server *server, const char *pvgpu)
             fprintf(stderr, "test: '%s serve' did not accept connections on %s within 10 s; its log:\n",
                     pvgpu, server->socket_path);
             pv_test_server_print_log(server, 0);
-            pv_test_server_stop(server, true);
+            pv_test_server_stop(server);
             return -1;
         }
         usleep(20 * 1000);
@@ -174,7 +174,31 @@ void pv_test_server_print_log(const struct pv_test_server *server, size_t from)
     free(text);
 }
 
-int pv_test_server_stop(struct pv_test_server *server, bool keep_log)
+int pv_test_server_sanitizer_reports(const struct pv_test_server *server)
+{
+    static const char *const markers[] = {
+        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: AddressSanitizer",
+    };
+    char *log = pv_test_server_log_since(server, 0);
+    int reports = 0;
+    for (char *line = log; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
+            if (strstr(line, markers[i])) {
+                fprintf(stderr, "    sanitizer: %s\n", line);
+                reports++;
+                break;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    free(log);
+    return reports;
+}
+
+int pv_test_server_stop(struct pv_test_server *server)
 {
     int status = -1;
     if (server->pid > 0) {
@@ -196,13 +220,15 @@ int pv_test_server_stop(struct pv_test_server *server, bool keep_log)
         kill(-server->pid, SIGKILL);
         server->pid = -1;
     }
-    if (keep_log) {
-        if (server->log_path[0])
-            fprintf(stderr, "test: server log kept at %s\n", server->log_path);
-    } else if (server->dir[0]) {
-        unlink(server->log_path);
-        unlink(server->socket_path);
-        rmdir(server->dir);
-    }
     return status;
+}
+
+void pv_test_server_remove_files(struct pv_test_server *server)
+{
+    if (!server->dir[0])
+        return;
+    unlink(server->log_path);
+    unlink(server->socket_path);
+    rmdir(server->dir);
+    server->dir[0] = '\0';
 }

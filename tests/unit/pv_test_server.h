@@ -34,8 +34,16 @@ char *pv_test_server_log_since(const struct pv_test_server *server, size_t from)
 /* Prints the log from `from` on to stderr, each line indented, for failure reports. */
 void pv_test_server_print_log(const struct pv_test_server *server, size_t from);
 
-/* Stops the server (SIGTERM to its process group, SIGKILL after 5 s) and returns its wait status
- * (-1 if it could not be reaped). Removes the temporary folder unless keep_log. */
-int pv_test_server_stop(struct pv_test_server *server, bool keep_log);
+/* Prints and counts sanitizer reports (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer
+ * "runtime error:") in the log, so that a sanitizer build of pvgpu fails the tests on any finding
+ * in the server or its workers, not only on the ones that kill them. */
+int pv_test_server_sanitizer_reports(const struct pv_test_server *server);
+
+/* Stops the server (SIGTERM to its process group, SIGKILL after 5 s) and returns its wait status,
+ * or -1 if it could not be reaped. The log stays for inspection. */
+int pv_test_server_stop(struct pv_test_server *server);
+
+/* Removes the temporary folder with the log and the socket (after a passing run). */
+void pv_test_server_remove_files(struct pv_test_server *server);
 
 #endif

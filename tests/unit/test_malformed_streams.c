@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -479,7 +480,7 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const size_t total = sizeof(cases) / sizeof(cases[0]) + 4;
+    const size_t total = sizeof(cases) / sizeof(cases[0]) + 6;
     printf("1..%zu\n", total);
 
     unsigned number = 0;
@@ -516,7 +517,7 @@ int main(int argc, char **argv)
         if (!pv_test_server_alive(&server)) {
             printf("Bail out! the server died\n");
             pv_test_server_print_log(&server, 0);
-            pv_test_server_stop(&server, true);
+            pv_test_server_stop(&server);
             return 1;
         }
     }
@@ -544,7 +545,16 @@ int main(int argc, char **argv)
     free(log);
     REPORT(valid_guests_ok, "no valid guest was declared fatal");
 
-    pv_test_server_stop(&server, failures != 0);
+    /* Stop first: leak reports come when the server and its workers exit. */
+    const int status = pv_test_server_stop(&server);
+    REPORT(pv_test_server_sanitizer_reports(&server) == 0, "no sanitizer reports in the server log");
+    REPORT(status != -1 && (WIFEXITED(status) || WTERMSIG(status) == SIGTERM),
+           "the server stopped on SIGTERM without crashing");
+
+    if (failures == 0)
+        pv_test_server_remove_files(&server);
+    else
+        fprintf(stderr, "# server log kept at %s\n", server.log_path);
     fprintf(stderr, "# %d failure(s)\n", failures);
     return failures ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CLOSE_TIMEOUT_MS 10000
@@ -249,7 +250,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const size_t count = sizeof(tests) / sizeof(tests[0]);
-    printf("1..%zu\n", count + 1);
+    printf("1..%zu\n", count + 3);
 
     if (pv_test_server_start(&server, pv_test_pvgpu_path(argc > 1 ? argv[1] : NULL))) {
         printf("Bail out! could not start pvgpu serve\n");
@@ -269,7 +270,7 @@ int main(int argc, char **argv)
         if (!pv_test_server_alive(&server)) {
             printf("Bail out! the server died\n");
             pv_test_server_print_log(&server, 0);
-            pv_test_server_stop(&server, true);
+            pv_test_server_stop(&server);
             return 1;
         }
     }
@@ -293,6 +294,18 @@ int main(int argc, char **argv)
     printf("%s %zu - no guest that followed the protocol was declared fatal\n", clean ? "ok" : "not ok", count + 1);
     failures += !clean;
 
-    pv_test_server_stop(&server, failures != 0);
+    /* Stop first: leak reports come when the server and its workers exit. */
+    const int status = pv_test_server_stop(&server);
+    const bool sanitizer_clean = pv_test_server_sanitizer_reports(&server) == 0;
+    printf("%s %zu - no sanitizer reports in the server log\n", sanitizer_clean ? "ok" : "not ok", count + 2);
+    failures += !sanitizer_clean;
+    const bool stopped = status != -1 && (WIFEXITED(status) || WTERMSIG(status) == SIGTERM);
+    printf("%s %zu - the server stopped on SIGTERM without crashing\n", stopped ? "ok" : "not ok", count + 3);
+    failures += !stopped;
+
+    if (failures == 0)
+        pv_test_server_remove_files(&server);
+    else
+        fprintf(stderr, "# server log kept at %s\n", server.log_path);
     return failures ? 1 : 0;
 }
