@@ -67,7 +67,7 @@ int pv_private_tmp(void)
         return -1;
 
     /* Without this, the tmpfs below could propagate back into the caller's namespace. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0) {
         fprintf(stderr, "pvgpu run: cannot make mounts private: %s\n", strerror(errno));
         return -1;
     }
