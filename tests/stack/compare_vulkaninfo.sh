@@ -101,6 +101,13 @@ if ! grep -qE '^[[:space:]]*driverName[[:space:]]*= venus[[:space:]]*$' "$out/pv
     errors=1
 fi
 
+# The host must have served the whole run: no context made fatal, no sanitizer finding (when pvgpu
+# is a sanitizer build).
+if grep -E ': fatal: |ERROR: (Address|Leak)Sanitizer|runtime error:' "$out/pvgpu.stderr" >&2; then
+    echo "FAIL: the pvgpu host reported the errors above while serving vulkaninfo (log: $out/pvgpu.stderr)" >&2
+    errors=1
+fi
+
 # Deliberate differences: "<extended regex> :: <reason>" per entry; lines matching any pattern are
 # dropped from both outputs before the comparison. An entry without a reason is an error.
 patterns=$out/deliberate-patterns.txt
