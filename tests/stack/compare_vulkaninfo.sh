@@ -5,7 +5,8 @@
 # each, in vulkaninfo-deliberate-differences.txt next to this script.
 #
 # Environment: PVGPU_BUILD_DIR (default: <project root>/build), PVGPU (default: $PVGPU_BUILD_DIR/pvgpu),
-# PVGPU_GUEST_TIMEOUT (seconds per vulkaninfo run, default 50).
+# PVGPU_GUEST_TIMEOUT (seconds per vulkaninfo run, default 40, so that a hung guest
+# is reported here before meson's 120 s limit).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +16,7 @@ build=$(cd "$build" 2>/dev/null && pwd) || { echo "FAIL: build dir ${PVGPU_BUILD
 pvgpu=${PVGPU:-$build/pvgpu}
 guest_icd=$build/guest-driver/virtio_icd.json
 deliberate=$here/vulkaninfo-deliberate-differences.txt
-guest_timeout=${PVGPU_GUEST_TIMEOUT:-50}
+guest_timeout=${PVGPU_GUEST_TIMEOUT:-40}
 out=$build/tests/stack/vulkaninfo
 mkdir -p "$out"
 
