@@ -260,15 +260,21 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
         pv_log("context %u (%s): blob type %u is not supported", ctx->id, ctx->name, blob_type);
         goto out;
     }
-    if (blob_id != 0) {
-        pv_log("context %u (%s): blob %u: device-memory blobs (id 0x%llx) are not supported yet",
-               ctx->id, ctx->name, res_id, (unsigned long long)blob_id);
-        goto out;
-    }
     (void)blob_flags;
-    struct pv_blob *blob = blob_create_shmem(ctx, res_id, size);
-    if (!blob)
-        goto out;
+    struct pv_blob *blob;
+    if (blob_id != 0) {
+        /* The blob of a VkDeviceMemory: its own shared pages, so the guest's mapping is the
+         * memory itself. */
+        blob = pv_device_memory_blob(ctx, blob_id, size);
+        if (!blob)
+            goto out;
+        blob->res_id = res_id;
+        pv_blob_ref(blob);
+    } else {
+        blob = blob_create_shmem(ctx, res_id, size);
+        if (!blob)
+            goto out;
+    }
     int fd = dup(blob->fd);
     if (fd < 0) {
         pv_blob_unref(blob);
@@ -292,6 +298,9 @@ void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id)
     if (*link) {
         struct pv_blob *blob = *link;
         *link = blob->next;
+        /* Memory may be exported again once the guest dropped its blob. */
+        blob->res_id = 0;
+        blob->next = NULL;
         pv_blob_unref(blob);
     } else {
         pv_log("context %u (%s): unref of unknown blob %u ignored", ctx->id, ctx->name, res_id);
@@ -346,5 +355,33 @@ bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, Vk
 void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj)
 {
     pv_context_remove_object(ctx, obj);
-    free(obj);
+    if (obj->pool) {
+        if (obj->pool_prev)
+            obj->pool_prev->pool_next = obj->pool_next;
+        else
+            obj->pool->children = obj->pool_next;
+        if (obj->pool_next)
+            obj->pool_next->pool_prev = obj->pool_prev;
+        obj->pool = NULL;
+    }
+    if (obj->release)
+        obj->release(ctx, obj);
+    else
+        free(obj);
+}
+
+void pv_pool_add_child(struct pv_pool *pool, struct pv_object *child)
+{
+    child->pool = pool;
+    child->pool_prev = NULL;
+    child->pool_next = pool->children;
+    if (pool->children)
+        pool->children->pool_prev = child;
+    pool->children = child;
+}
+
+void pv_pool_forget_children(struct pv_context *ctx, struct pv_pool *pool)
+{
+    while (pool->children)
+        pv_context_forget_object(ctx, pool->children);
 }

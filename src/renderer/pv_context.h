@@ -77,6 +77,8 @@ bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e);
 void pv_context_reply_end(struct pv_context *ctx, struct pv_cs_encoder *e, const char *command);
 
 struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id);
+/* The shared pages of host-visible memory memory_id, if it may become a blob of size bytes. */
+struct pv_blob *pv_device_memory_blob(struct pv_context *ctx, uint64_t memory_id, uint64_t size);
 void pv_blob_ref(struct pv_blob *blob);
 void pv_blob_unref(struct pv_blob *blob);
 
@@ -88,7 +90,19 @@ void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj);
  * dispatch). On failure the host object is destroyed and the context is fatal. */
 bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, VkObjectType type,
                             uint64_t id, uint64_t handle);
-/* For generated destroy commands: unbinds and frees an object bound by the above. */
+/* Unbinds an object and releases it (unlinking it from its pool); the host handle is the
+ * caller's business. Generated destroy commands call it after the host destroy. */
 void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj);
+
+/* Pool children: the host frees them with the pool, so the ids go with it. */
+void pv_pool_add_child(struct pv_pool *pool, struct pv_object *child);
+void pv_pool_forget_children(struct pv_context *ctx, struct pv_pool *pool);
+
+/* Finds an object the host handle stands for, of the given type (NULL if none). */
+static inline struct pv_object *pv_context_object_for_handle(struct pv_context *ctx,
+                                                             VkObjectType type, uint64_t handle)
+{
+    return pv_object_table_find_handle(&ctx->objects, type, handle);
+}
 
 #endif

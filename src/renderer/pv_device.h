@@ -20,6 +20,11 @@ struct pv_device {
     struct pv_device_dispatch dispatch;
     struct pv_queue *queues;
     struct pv_device *next;
+
+    VkPhysicalDeviceMemoryProperties memory_properties;
+    /* VK_EXT_external_memory_host: how host-visible memory is shared; 0 when the host lacks it. */
+    VkDeviceSize host_pointer_alignment;
+    PFN_vkGetMemoryHostPointerPropertiesEXT get_memory_host_pointer_properties;
 };
 
 /* Destroys the device with its queues (and, later, every object made from it). */

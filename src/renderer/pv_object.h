@@ -12,20 +12,39 @@
 struct pv_instance;
 struct pv_device;
 
+struct pv_context;
+struct pv_pool;
+
 struct pv_object {
     uint64_t id;                    /* the guest's id: its driver object's address */
     VkObjectType type;
     uint64_t handle;                /* host handle; dispatchable handles are pointers */
     struct pv_instance *instance;   /* instance-level dispatch; set for every object */
     struct pv_device *device;       /* device-level dispatch; NULL above the device */
+
+    /* Command buffers and descriptor sets live in a pool and die with it. */
+    struct pv_pool *pool;
+    struct pv_object *pool_prev, *pool_next;
+
+    /* Releases what the object owns besides its host handle; NULL: a plain free(). */
+    void (*release)(struct pv_context *ctx, struct pv_object *obj);
 };
 
-/* Open-addressing hash table from guest id to object. The table does not own the objects. */
+/* A command or descriptor pool: knows its children, which the host frees implicitly. */
+struct pv_pool {
+    struct pv_object base;
+    struct pv_object *children;
+};
+
+/* Open-addressing hash tables from guest id to object, and from (type, host handle) back to
+ * the object for handles the host returns. The tables do not own the objects. */
 struct pv_object_table {
     struct pv_object **slots;
-    size_t capacity;   /* power of two */
+    struct pv_object **handle_slots;
+    size_t capacity;   /* power of two, of both tables */
     size_t count;      /* live objects */
-    size_t used;       /* live objects plus tombstones */
+    size_t used;       /* live objects plus tombstones, in the larger of the two */
+    size_t handle_used;
 };
 
 void pv_object_table_init(struct pv_object_table *t);
@@ -36,7 +55,7 @@ bool pv_object_table_insert(struct pv_object_table *t, struct pv_object *obj);
 void pv_object_table_remove(struct pv_object_table *t, uint64_t id);
 struct pv_object *pv_object_table_lookup(const struct pv_object_table *t, uint64_t id);
 
-/* Reverse lookup, for handles the host returns inside output structs. Linear: rare path. */
+/* Reverse lookup, for handles the host returns and for pools named inside structs. */
 struct pv_object *pv_object_table_find_handle(const struct pv_object_table *t, VkObjectType type,
                                               uint64_t handle);
 

@@ -885,6 +885,8 @@ class Gen:
             ctype = p.type
             if role == 'allocator':
                 h.append(f'    const VkAllocationCallbacks *{p.name};')
+            elif role == 'in' and p.array is not None:
+                h.append(f'    {ctype} {p.name}[{p.array}];')
             elif role == 'in':
                 h.append(f'    {ctype} {p.name};')
                 if kind_of(reg, p.type) == 'handle':
@@ -943,6 +945,8 @@ class Gen:
             c.append('        if (!pv_cs_marker(d, &present)) return false;')
             c.append(f'        if (present) return pv_cs_fail(d, "{p.name}: host allocators cannot cross the protocol");')
             c.append('    }')
+        elif role == 'in' and p.array is not None:
+            self.emit_member_decode(c, p, 'a->', names, 4)
         elif role == 'in':
             if k == 'handle':
                 hinfo = reg.info(p.type)
