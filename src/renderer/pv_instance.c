@@ -30,6 +30,40 @@ static bool host_has_instance_extension(const char *name)
     return found;
 }
 
+#define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+/* Validation messages of a host instance: one log line each, so that a test can require none. */
+static VkBool32 VKAPI_PTR validation_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                             VkDebugUtilsMessageTypeFlagsEXT types,
+                                             const VkDebugUtilsMessengerCallbackDataEXT *data,
+                                             void *user)
+{
+    struct pv_context *ctx = user;
+    (void)types;
+    const char *level = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error"
+                                                                                   : "warning";
+    pv_log("context %u (%s): validation %s: %s", ctx->id, ctx->name, level,
+           data && data->pMessage ? data->pMessage : "(no message)");
+    return VK_FALSE;
+}
+
+static bool host_has_layer(const char *name)
+{
+    uint32_t count = 0;
+    if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS || !count)
+        return false;
+    VkLayerProperties *props = calloc(count, sizeof(*props));
+    if (!props)
+        return false;
+    bool found = false;
+    if (vkEnumerateInstanceLayerProperties(&count, props) >= VK_SUCCESS) {
+        for (uint32_t i = 0; i < count && !found; i++)
+            found = strcmp(props[i].layerName, name) == 0;
+    }
+    free(props);
+    return found;
+}
+
 void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateInstance *a)
 {
     VkInstanceCreateInfo info = *a->pCreateInfo;
@@ -47,7 +81,7 @@ void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateI
     info.enabledLayerCount = 0;
     info.ppEnabledLayerNames = NULL;
 
-    const char **extensions = calloc(info.enabledExtensionCount + 1, sizeof(*extensions));
+    const char **extensions = calloc(info.enabledExtensionCount + 2, sizeof(*extensions));
     if (!extensions) {
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
         return;
@@ -61,6 +95,30 @@ void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateI
             extensions[extension_count++] = optional_instance_extensions[i];
             info.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
         }
+    }
+    VkDebugUtilsMessengerCreateInfoEXT messenger_info = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+        .pfnUserCallback = validation_message,
+        .pUserData = ctx,
+    };
+    const char *const layers[] = { VALIDATION_LAYER };
+    bool validate = ctx->options.validate;
+    if (validate && !host_has_layer(VALIDATION_LAYER)) {
+        pv_log("context %u (%s): --validate: the host has no %s (Debian: "
+               "vulkan-validationlayers)", ctx->id, ctx->name, VALIDATION_LAYER);
+        validate = false;
+    }
+    if (validate) {
+        /* The messenger in the chain covers the instance's own creation and destruction; the
+         * one created below covers everything between. */
+        info.enabledLayerCount = 1;
+        info.ppEnabledLayerNames = layers;
+        extensions[extension_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        messenger_info.pNext = info.pNext;
+        info.pNext = &messenger_info;
     }
     info.enabledExtensionCount = extension_count;
     info.ppEnabledExtensionNames = extensions;
@@ -85,6 +143,13 @@ void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateI
     instance->base.handle = (uint64_t)(uintptr_t)handle;
     instance->base.instance = instance;
     pv_instance_dispatch_init(&instance->dispatch, vkGetInstanceProcAddr, handle);
+    if (validate) {
+        PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
+            vkGetInstanceProcAddr(handle, "vkCreateDebugUtilsMessengerEXT");
+        messenger_info.pNext = NULL;
+        if (create)
+            create(handle, &messenger_info, NULL, &instance->messenger);
+    }
     if (!pv_context_add_object(ctx, &instance->base)) {
         vkDestroyInstance(handle, NULL);
         free(instance);
@@ -105,6 +170,12 @@ void pv_instance_destroy(struct pv_context *ctx, struct pv_instance *instance)
             pv_context_remove_object(ctx, &instance->physical_devices[i].base);
     }
     free(instance->physical_devices);
+    if (instance->messenger) {
+        PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)
+            vkGetInstanceProcAddr(instance->handle, "vkDestroyDebugUtilsMessengerEXT");
+        if (destroy)
+            destroy(instance->handle, instance->messenger, NULL);
+    }
     instance->dispatch.vkDestroyInstance(instance->handle, NULL);
     pv_context_remove_object(ctx, &instance->base);
     struct pv_instance **link = &ctx->instances;

@@ -15,6 +15,7 @@ struct pv_instance {
     VkInstance handle;
     uint32_t api_version;
     struct pv_instance_dispatch dispatch;
+    VkDebugUtilsMessengerEXT messenger;   /* --validate only */
 
     /* Host physical devices in enumeration order; bound to guest ids as the guest names them. */
     uint32_t physical_device_count;

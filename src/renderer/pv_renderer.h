@@ -25,6 +25,8 @@ struct pv_renderer_options {
     /* Force the portable memory-sharing path (shared memory imported with
      * VK_EXT_external_memory_host) even where the host offers export paths. */
     bool portable;
+    /* Enable the Khronos validation layer in host instances and log what it reports. */
+    bool validate;
 };
 
 /* Fills the Venus capset (version 0). Returns the capset size in bytes, or 0 if buf is too

@@ -137,6 +137,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         { "host-icd", required_argument, NULL, 'H' },
         { "guest-icd", required_argument, NULL, 'G' },
         { "portable", no_argument, NULL, 'p' },
+        { "validate", no_argument, NULL, 'V' },
         { "max-message-bytes", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -157,6 +158,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             break;
         case 'p':
             o->vtest.renderer.portable = true;
+            break;
+        case 'V':
+            o->vtest.renderer.validate = true;
             break;
         case 'm':
             if (!pv_cli_parse_bytes(optarg, &o->vtest.max_message_bytes))

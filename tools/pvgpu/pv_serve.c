@@ -16,6 +16,7 @@ int pv_cli_serve(int argc, char **argv)
     static const struct option long_options[] = {
         { "socket", required_argument, NULL, 's' },
         { "portable", no_argument, NULL, 'p' },
+        { "validate", no_argument, NULL, 'V' },
         { "max-message-bytes", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -33,6 +34,9 @@ int pv_cli_serve(int argc, char **argv)
             break;
         case 'p':
             opts.renderer.portable = true;
+            break;
+        case 'V':
+            opts.renderer.validate = true;
             break;
         case 'm':
             if (!pv_cli_parse_bytes(optarg, &opts.max_message_bytes))
