@@ -141,19 +141,11 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
 
 int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size)
 {
-    /* One copy out of the caller's (possibly guest-shared) buffer before decoding. */
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy) {
-        pv_context_set_fatal(ctx, "out of memory for a %zu-byte submission", size);
-        return -1;
-    }
-    memcpy(copy, commands, size);
     pthread_mutex_lock(&ctx->mutex);
     if (!ctx->fatal)
-        pv_context_execute(ctx, copy, size);
+        pv_context_execute(ctx, commands, size);
     bool fatal = ctx->fatal;
     pthread_mutex_unlock(&ctx->mutex);
-    free(copy);
     pv_ring_join_stopped(ctx);
     return fatal ? -1 : 0;
 }

@@ -52,8 +52,9 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
 /* Drops the context's reference to res_id. Unknown ids are logged and ignored. */
 void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id);
 
-/* Executes a Venus command stream. The bytes are copied before decoding, so the caller's buffer
- * may be guest-shared memory. Returns 0, or -1 once the context is fatal (see below). */
+/* Executes a Venus command stream. The bytes must be the transport's own copy, which the guest
+ * cannot change while they are decoded (a socket read buffer is; guest-shared memory is not:
+ * copy it first). Returns 0, or -1 once the context is fatal (see below). */
 int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size);
 
 /* Blocks until all work submitted so far to the VkQueue with guest object id queue_id has
