@@ -922,6 +922,13 @@ class Gen:
         c.append('}')
         c.append('')
 
+        c.append(f'static bool pv_decode_only_{name}(struct pv_cs_decoder *d)')
+        c.append('{')
+        c.append(f'    struct pv_args_{name} a = {{0}};')
+        c.append(f'    return pv_decode_cmd_{name}(d, &a);')
+        c.append('}')
+        c.append('')
+
         # reply encoder
         c.append(f'static void pv_encode_reply_{name}(struct pv_cs_encoder *e, const struct pv_args_{name} *a)')
         c.append('{')
@@ -1207,6 +1214,8 @@ class Gen:
         h.append('    const char *status;   /* implemented, unimplemented, undecodable */')
         h.append('    void (*dispatch)(struct pv_context *ctx, struct pv_cs_decoder *d, uint32_t flags);')
         h.append('    const char *why;      /* undecodable: the reason */')
+        h.append('    /* Decodes the arguments and nothing else: for fuzzing and stream checks. */')
+        h.append('    bool (*decode_only)(struct pv_cs_decoder *d);')
         h.append('};')
         h.append(f'#define PV_COMMAND_COUNT {self.max_number + 1}')
         h.append('extern const struct pv_command_info pv_command_table[PV_COMMAND_COUNT];')
@@ -1218,10 +1227,10 @@ class Gen:
             if n in by_number:
                 how = self.policy.get(name, 'unimplemented')
                 status = 'unimplemented' if how == 'unimplemented' else 'implemented'
-                c.append(f'    [{n}] = {{ "{name}", "{status}", pv_dispatch_{name}, NULL }},')
+                c.append(f'    [{n}] = {{ "{name}", "{status}", pv_dispatch_{name}, NULL, pv_decode_only_{name} }},')
             else:
                 why = self.cmd_undecodable.get(name, 'unknown').replace('"', "'")
-                c.append(f'    [{n}] = {{ "{name}", "undecodable", NULL, "{why}" }},')
+                c.append(f'    [{n}] = {{ "{name}", "undecodable", NULL, "{why}", NULL }},')
         c.append('};')
         c.append('')
 
