@@ -30,6 +30,14 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     snprintf(ctx->name, sizeof(ctx->name), "%s", debug_name ? debug_name : "guest");
     if (options)
         ctx->options = *options;
+    if (!ctx->options.max_objects)
+        ctx->options.max_objects = PV_DEFAULT_MAX_OBJECTS;
+    if (!ctx->options.max_memory_bytes)
+        ctx->options.max_memory_bytes = PV_DEFAULT_MAX_MEMORY_BYTES;
+    if (!ctx->options.max_blobs)
+        ctx->options.max_blobs = PV_DEFAULT_MAX_BLOBS;
+    if (!ctx->options.max_rings)
+        ctx->options.max_rings = PV_DEFAULT_MAX_RINGS;
     pthread_mutex_init(&ctx->mutex, NULL);
     pv_object_table_init(&ctx->objects);
     for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
@@ -38,10 +46,22 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     return ctx;
 }
 
+void pv_context_get_usage(struct pv_context *ctx, struct pv_context_usage *usage)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    usage->objects = ctx->objects.count;
+    usage->memory_bytes = ctx->memory_bytes;
+    usage->blobs = ctx->blob_count;
+    usage->rings = ctx->ring_count;
+    pthread_mutex_unlock(&ctx->mutex);
+}
+
 void pv_context_destroy(struct pv_context *ctx)
 {
     if (!ctx)
         return;
+    struct pv_context_usage before;
+    pv_context_get_usage(ctx, &before);
     /* Rings first: their workers use everything else. Joined without the lock held, since a
      * worker may be waiting for it. */
     pthread_mutex_lock(&ctx->mutex);
@@ -57,13 +77,17 @@ void pv_context_destroy(struct pv_context *ctx)
     while (ctx->blobs) {
         struct pv_blob *blob = ctx->blobs;
         ctx->blobs = blob->next;
+        ctx->blob_count--;
         pv_blob_unref(blob);
     }
+    /* What the guest left behind is gone now; say how much, and prove it is all of it. */
+    pv_log("context %u (%s): teardown released %llu objects, %llu bytes of memory, %u blobs, "
+           "%u rings; left: %zu objects, %llu bytes, %u blobs, %u rings", ctx->id, ctx->name,
+           (unsigned long long)before.objects, (unsigned long long)before.memory_bytes,
+           before.blobs, before.rings, ctx->objects.count,
+           (unsigned long long)ctx->memory_bytes, ctx->blob_count, ctx->ring_count);
     for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
         pv_arena_finish(&ctx->arenas[i]);
-    if (ctx->objects.count)
-        pv_log("context %u (%s): %zu objects were still registered at destruction", ctx->id,
-               ctx->name, ctx->objects.count);
     pv_object_table_finish(&ctx->objects);
     pthread_mutex_destroy(&ctx->mutex);
     pv_debug("context %u (%s): destroyed", ctx->id, ctx->name);
@@ -244,6 +268,11 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
 {
     pthread_mutex_lock(&ctx->mutex);
     int ret = -1;
+    if (ctx->blob_count >= ctx->options.max_blobs) {
+        pv_log("context %u (%s): blob limit of %u reached", ctx->id, ctx->name,
+               ctx->options.max_blobs);
+        goto out;
+    }
     if (res_id == 0 || pv_context_find_blob(ctx, res_id)) {
         pv_log("context %u (%s): blob id %u is zero or taken", ctx->id, ctx->name, res_id);
         goto out;
@@ -274,6 +303,7 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
     }
     blob->next = ctx->blobs;
     ctx->blobs = blob;
+    ctx->blob_count++;
     *out_fd = fd;
     ret = 0;
 out:
@@ -293,6 +323,7 @@ void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id)
         /* Memory may be exported again once the guest dropped its blob. */
         blob->res_id = 0;
         blob->next = NULL;
+        ctx->blob_count--;
         pv_blob_unref(blob);
     } else {
         pv_log("context %u (%s): unref of unknown blob %u ignored", ctx->id, ctx->name, res_id);
@@ -304,6 +335,12 @@ void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id)
 
 bool pv_context_add_object(struct pv_context *ctx, struct pv_object *obj)
 {
+    if (ctx->objects.count >= ctx->options.max_objects) {
+        pv_context_set_fatal(ctx, "%s: the context's limit of %llu objects is reached",
+                             ctx->current_command,
+                             (unsigned long long)ctx->options.max_objects);
+        return false;
+    }
     if (pv_object_table_insert(&ctx->objects, obj))
         return true;
     if (obj->id == 0)

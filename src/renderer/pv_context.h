@@ -57,6 +57,11 @@ struct pv_context {
 
     struct pv_instance *instances;  /* every instance of the context (normally one) */
 
+    /* Usage against the limits of options. */
+    uint64_t memory_bytes;
+    uint32_t blob_count;
+    uint32_t ring_count;
+
     bool fatal;
     char fatal_reason[512];
     const char *current_command;   /* for log lines of handlers */

@@ -17,13 +17,13 @@
 struct pv_device_memory {
     struct pv_object base;
     struct pv_blob *shm;   /* host-visible memory: the shared pages; NULL otherwise */
-    VkDeviceSize size;
+    VkDeviceSize size;     /* as counted against the context's memory limit */
 };
 
 static void memory_release(struct pv_context *ctx, struct pv_object *obj)
 {
     struct pv_device_memory *mem = (struct pv_device_memory *)obj;
-    (void)ctx;
+    ctx->memory_bytes -= mem->size;
     /* The host handle is gone by now; the pages may live on in a blob the guest holds. */
     if (mem->shm)
         pv_blob_unref(mem->shm);
@@ -92,6 +92,13 @@ void pv_handle_vkAllocateMemory(struct pv_context *ctx, struct pv_args_vkAllocat
             return;
         }
     }
+    if (info->allocationSize > ctx->options.max_memory_bytes - ctx->memory_bytes) {
+        pv_log("context %u (%s): vkAllocateMemory of %llu bytes passes the context's limit of "
+               "%llu bytes", ctx->id, ctx->name, (unsigned long long)info->allocationSize,
+               (unsigned long long)ctx->options.max_memory_bytes);
+        a->ret = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+        return;
+    }
     struct pv_device_memory *mem = calloc(1, sizeof(*mem));
     if (!mem) {
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -154,6 +161,7 @@ void pv_handle_vkAllocateMemory(struct pv_context *ctx, struct pv_args_vkAllocat
         return;
     }
     mem->size = info->allocationSize;
+    ctx->memory_bytes += mem->size;
     mem->base.id = a->pMemory_id;
     mem->base.type = VK_OBJECT_TYPE_DEVICE_MEMORY;
     mem->base.handle = (uint64_t)handle;

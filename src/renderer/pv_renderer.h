@@ -27,7 +27,28 @@ struct pv_renderer_options {
     bool portable;
     /* Enable the Khronos validation layer in host instances and log what it reports. */
     bool validate;
+
+    /* Per-context bounds; 0 takes the default. Past them: VK_ERROR_OUT_OF_DEVICE_MEMORY for
+     * memory, a fatal context for the rest (the driver never learns of async failures). */
+    uint64_t max_objects;        /* live guest objects (default 1048576) */
+    uint64_t max_memory_bytes;   /* device memory allocated at once (default 64 GiB) */
+    uint32_t max_blobs;          /* live blob resources (default 65536) */
+    uint32_t max_rings;          /* live rings (default 64) */
 };
+
+#define PV_DEFAULT_MAX_OBJECTS (1u << 20)
+#define PV_DEFAULT_MAX_MEMORY_BYTES (64ull << 30)
+#define PV_DEFAULT_MAX_BLOBS 65536u
+#define PV_DEFAULT_MAX_RINGS 64u
+
+/* What a context holds now: a test checks it all returns to zero at teardown. */
+struct pv_context_usage {
+    uint64_t objects;
+    uint64_t memory_bytes;
+    uint32_t blobs;
+    uint32_t rings;
+};
+void pv_context_get_usage(struct pv_context *ctx, struct pv_context_usage *usage);
 
 /* Fills the Venus capset (version 0). Returns the capset size in bytes, or 0 if buf is too
  * small. Needs no Vulkan: a transport may answer capset queries before any context exists. */

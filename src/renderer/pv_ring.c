@@ -127,6 +127,11 @@ static bool regions_disjoint(const size_t *off, const size_t *len, int n)
 
 bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoMESA *info)
 {
+    if (ctx->ring_count >= ctx->options.max_rings) {
+        pv_context_set_fatal(ctx, "vkCreateRingMESA: the context's limit of %u rings is reached",
+                             ctx->options.max_rings);
+        return false;
+    }
     if (id == 0 || pv_ring_find(ctx, id)) {
         pv_context_set_fatal(ctx, "vkCreateRingMESA: ring id 0x%llx is zero or in use",
                              (unsigned long long)id);
@@ -204,6 +209,7 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
     ring->thread_started = true;
     ring->next = ctx->rings;
     ctx->rings = ring;
+    ctx->ring_count++;
     pv_debug("context %u: ring 0x%llx started (%zu-byte buffer)", ctx->id,
              (unsigned long long)id, buffer_size);
     return true;
@@ -239,6 +245,7 @@ void pv_ring_stop(struct pv_context *ctx, struct pv_ring *ring)
     pthread_mutex_unlock(&ring->wake_mutex);
     ring->next = ctx->stopped_rings;
     ctx->stopped_rings = ring;
+    ctx->ring_count--;
 }
 
 void pv_ring_stop_all(struct pv_context *ctx)
