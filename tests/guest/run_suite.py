@@ -42,7 +42,18 @@ VK_ICD_FILENAMES="$host_icd" VK_DRIVER_FILES="$host_icd" \
 server=$!
 for _ in $(seq 100); do [ -S /tmp/.virgl_test ] && break; sleep 0.05; done
 [ -S /tmp/.virgl_test ] || { echo "reference server did not create its socket" >&2; exit 91; }
-VK_ICD_FILENAMES="$guest_icd" VK_DRIVER_FILES="$guest_icd" VN_DEBUG=vtest timeout "$@"
+VK_ICD_FILENAMES="$guest_icd" VK_DRIVER_FILES="$guest_icd" VN_DEBUG=vtest timeout "$@" &
+guest=$!
+# Once the server has dropped the guest, the driver only spins: end the run there (leaving this
+# namespace's first process ends every process in it) instead of waiting for the timeout.
+while kill -0 "$guest" 2>/dev/null; do
+    if grep -q '^client failed' "$server_log"; then
+        sleep 0.2
+        kill -0 "$guest" 2>/dev/null && exit 92
+    fi
+    sleep 0.1
+done
+wait "$guest"
 status=$?
 kill "$server" 2>/dev/null
 wait "$server" 2>/dev/null
@@ -62,7 +73,8 @@ class Run:
         self.log = log
         self.digest = [line for line in output.splitlines() if line.startswith('digest ')]
         self.digest_matches = None  # vs native; None = not compared
-        self.note = ''
+        self.note = ''  # replaces the exit status in the cell
+        self.reasons = []  # extra lines for the failure details
 
     def cell(self):
         if self.status == 'skip':
@@ -70,6 +82,8 @@ class Run:
         text = self.status
         if self.status == 'pass' and self.digest_matches is False:
             text = 'fail (digest differs)'
+        elif self.note:
+            text = '%s (%s)' % (self.status, self.note)
         elif self.status == 'fail' and self.exit_code is not None and self.exit_code < 0:
             text = 'fail (signal %d)' % -self.exit_code
         elif self.status == 'fail' and self.exit_code not in (None, 0, 1):
@@ -83,7 +97,7 @@ class Run:
         lines = [line for line in self.output.splitlines()
                  if line.startswith(('FAIL ', 'check failed', 'validation '))]
         lines += FATAL_LINE.findall(self.errors)
-        return lines
+        return lines + self.reasons
 
 
 def run_process(command, env, timeout, log_path):
@@ -126,6 +140,20 @@ def classify(name, output, errors, code, timed_out, seconds, log_path, timeout_c
     else:
         status = 'fail'
     return Run(status, seconds, output, errors, code, log_path)
+
+
+def classify_reference(name, server_log, *outcome):
+    """A reference run; exit 92 = the server dropped the guest (REFERENCE_SCRIPT)."""
+    run = classify(name, *outcome, timeout_codes=(124,))
+    if run.exit_code == 92:
+        run.note = 'host dropped the guest'
+        try:
+            with open(server_log, errors='replace') as f:
+                reasons = [l.strip() for l in f if 'fail' in l or 'error' in l.lower()]
+        except OSError:
+            reasons = []
+        run.reasons = ['server: ' + r for r in reasons[:4]]
+    return run
 
 
 def main():
@@ -231,8 +259,8 @@ def main():
             server_log = os.path.join(out_dir, 'reference', name + '-server.log')
             command = unshare + ['bash', '-c', REFERENCE_SCRIPT, 'reference', server_log, args.host_icd,
                                  guest_icd, '%g' % args.reference_timeout, program]
-            row['reference'] = classify(name, *run_process(command, env, args.reference_timeout + 15, log), log,
-                                        timeout_codes=(124,))
+            row['reference'] = classify_reference(name, server_log,
+                                                  *run_process(command, env, args.reference_timeout + 15, log), log)
 
         env = dict(base_env, VK_ICD_FILENAMES=args.host_icd, VK_DRIVER_FILES=args.host_icd,
                    PV_GUEST_OUT_DIR=os.path.join(out_dir, 'pvgpu'))
