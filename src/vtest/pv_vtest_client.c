@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include "pv_log.h"
+#include "pv_vtest_config.h"
 #include "pv_vtest_protocol.h"
+#include "pv_vtest_record.h"
 #include "pv_vtest_socket.h"
 #include "pv_vtest_sync.h"
 
 /* Handlers return this to go on with the next request, or a pv_vtest_client_result to end. */
-#define CLIENT_CONTINUE (-1)
+#define CLIENT_CONTINUE PV_VTEST_CLIENT_CONTINUE
 
 /* Longest process name kept for log lines; the rest of a longer one is dropped. */
 #define PROCESS_NAME_MAX 127
@@ -32,7 +34,7 @@
  * idle connection does not pin a burst's worth of memory. */
 #define KEEP_BUFFER_BYTES ((size_t)1 << 20)
 
-struct client {
+struct pv_vtest_client {
     int fd;
     uint32_t context_id;
     size_t max_payload;
@@ -46,9 +48,12 @@ struct client {
 
     uint32_t *buf;
     size_t buf_size;
+
+    struct pv_vtest_recorder recorder;
 };
 
-typedef int (*command_handler)(struct client *c, const uint32_t *payload, uint32_t length);
+typedef int (*command_handler)(struct pv_vtest_client *c, const uint32_t *payload,
+                               uint32_t length);
 
 struct command_info {
     const char *name;
@@ -57,9 +62,9 @@ struct command_info {
     bool needs_context;
 };
 
-static int protocol_error(struct client *c, const char *fmt, ...) PV_PRINTF(2, 3);
+static int protocol_error(struct pv_vtest_client *c, const char *fmt, ...) PV_PRINTF(2, 3);
 
-static int protocol_error(struct client *c, const char *fmt, ...)
+static int protocol_error(struct pv_vtest_client *c, const char *fmt, ...)
 {
     char reason[512];
     va_list ap;
@@ -71,20 +76,21 @@ static int protocol_error(struct client *c, const char *fmt, ...)
 }
 
 /* The guest going away is no error of the host's: the connection just ends. */
-static int guest_lost(struct client *c, const char *what)
+static int guest_lost(struct pv_vtest_client *c, const char *what)
 {
     pv_log("vtest: context %" PRIu32 ": lost the guest while %s: %s", c->context_id, what,
            strerror(errno));
     return PV_VTEST_CLIENT_DISCONNECTED;
 }
 
-static int context_fatal(struct client *c)
+static int context_fatal(struct pv_vtest_client *c)
 {
     pv_log("context %" PRIu32 ": fatal, dropping the guest", c->context_id);
     return PV_VTEST_CLIENT_CONTEXT_FATAL;
 }
 
-static int send_reply(struct client *c, uint32_t command, const uint32_t *words, uint32_t count)
+static int send_reply(struct pv_vtest_client *c, uint32_t command, const uint32_t *words,
+                      uint32_t count)
 {
     uint32_t message[PV_VTEST_HEADER_WORDS + REPLY_MAX_WORDS];
     if (count > REPLY_MAX_WORDS)
@@ -99,7 +105,7 @@ static int send_reply(struct client *c, uint32_t command, const uint32_t *words,
 }
 
 /* Sends fd after its reply and closes it whatever happens: the guest holds its own copy. */
-static int send_fd_and_close(struct client *c, int fd)
+static int send_fd_and_close(struct pv_vtest_client *c, int fd)
 {
     int rc = pv_vtest_send_fd(c->fd, fd);
     int saved = errno;
@@ -108,7 +114,8 @@ static int send_fd_and_close(struct client *c, int fd)
     return rc ? guest_lost(c, "passing an fd") : CLIENT_CONTINUE;
 }
 
-static int handle_create_renderer(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_create_renderer(struct pv_vtest_client *c, const uint32_t *payload,
+                                  uint32_t length)
 {
     if (c->renderer_created)
         return protocol_error(c, "CREATE_RENDERER sent twice");
@@ -129,13 +136,14 @@ static int handle_create_renderer(struct client *c, const uint32_t *payload, uin
     return CLIENT_CONTINUE;
 }
 
-static int handle_ping_protocol_version(struct client *c, const uint32_t *payload,
+static int handle_ping_protocol_version(struct pv_vtest_client *c, const uint32_t *payload,
                                         uint32_t length)
 {
     return send_reply(c, PV_VTEST_PING_PROTOCOL_VERSION, NULL, 0);
 }
 
-static int handle_resource_busy_wait(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_resource_busy_wait(struct pv_vtest_client *c, const uint32_t *payload,
+                                     uint32_t length)
 {
     /* The driver sends this only as the sentinel behind the ping. Blobs are never busy from
      * the protocol's point of view: the answer is always "not busy". */
@@ -143,14 +151,15 @@ static int handle_resource_busy_wait(struct client *c, const uint32_t *payload, 
     return send_reply(c, PV_VTEST_RESOURCE_BUSY_WAIT, &busy, 1);
 }
 
-static int handle_protocol_version(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_protocol_version(struct pv_vtest_client *c, const uint32_t *payload,
+                                   uint32_t length)
 {
     uint32_t version = payload[0] < PV_VTEST_PROTOCOL_VERSION_MAX ? payload[0]
                                                                   : PV_VTEST_PROTOCOL_VERSION_MAX;
     return send_reply(c, PV_VTEST_PROTOCOL_VERSION, &version, 1);
 }
 
-static int handle_get_param(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_get_param(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     uint32_t answer[2] = { 0, 0 }; /* valid, value */
     if (payload[0] == PV_VTEST_PARAM_MAX_SYNC_QUEUE_COUNT) {
@@ -160,7 +169,7 @@ static int handle_get_param(struct client *c, const uint32_t *payload, uint32_t 
     return send_reply(c, PV_VTEST_GET_PARAM, answer, 2);
 }
 
-static int handle_get_capset(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_get_capset(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     uint32_t answer[1 + CAPSET_MAX_WORDS]; /* valid, capset words */
     memset(answer, 0, sizeof(answer));
@@ -176,14 +185,31 @@ static int handle_get_capset(struct client *c, const uint32_t *payload, uint32_t
     return send_reply(c, PV_VTEST_GET_CAPSET, answer, 1 + words);
 }
 
-static int handle_context_init(struct client *c, const uint32_t *payload, uint32_t length)
+#if PV_HAVE_RENDERER_RECORD_BATCH
+static void record_batch(void *data, const void *bytes, size_t size)
+{
+    pv_vtest_recorder_batch(data, bytes, size);
+}
+#endif
+
+static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     if (c->ctx)
         return protocol_error(c, "CONTEXT_INIT sent twice");
     if (payload[0] != PV_CAPSET_VENUS)
         return protocol_error(c, "CONTEXT_INIT for capset %" PRIu32 "; only Venus (%d) is served",
                               payload[0], PV_CAPSET_VENUS);
+#if PV_HAVE_RENDERER_RECORD_BATCH
+    /* The renderer reports every batch it executes (socket, ring, indirect streams). */
+    struct pv_renderer_options options = *c->renderer_options;
+    if (pv_vtest_recorder_active(&c->recorder)) {
+        options.record_batch = record_batch;
+        options.record_batch_data = &c->recorder;
+    }
+    c->ctx = pv_context_create(c->context_id, c->process_name, &options);
+#else
     c->ctx = pv_context_create(c->context_id, c->process_name, c->renderer_options);
+#endif
     if (!c->ctx) {
         pv_log("context %" PRIu32 ": could not be created, dropping the guest", c->context_id);
         return PV_VTEST_CLIENT_CONTEXT_FATAL;
@@ -192,7 +218,7 @@ static int handle_context_init(struct client *c, const uint32_t *payload, uint32
     return CLIENT_CONTINUE;
 }
 
-static int handle_resource_create_blob(struct client *c, const uint32_t *payload,
+static int handle_resource_create_blob(struct pv_vtest_client *c, const uint32_t *payload,
                                        uint32_t length)
 {
     uint32_t type = payload[0], flags = payload[1];
@@ -227,13 +253,14 @@ static int handle_resource_create_blob(struct client *c, const uint32_t *payload
     return send_fd_and_close(c, fd);
 }
 
-static int handle_resource_unref(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_resource_unref(struct pv_vtest_client *c, const uint32_t *payload,
+                                 uint32_t length)
 {
     pv_context_destroy_blob(c->ctx, payload[0]);
     return CLIENT_CONTINUE;
 }
 
-static int handle_sync_create(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_sync_create(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     uint64_t value = payload[0] | (uint64_t)payload[1] << 32;
     uint32_t id;
@@ -247,14 +274,14 @@ static int handle_sync_create(struct client *c, const uint32_t *payload, uint32_
     return send_reply(c, PV_VTEST_SYNC_CREATE, &id, 1);
 }
 
-static int handle_sync_unref(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_sync_unref(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     if (pv_vtest_sync_destroy(&c->syncs, payload[0]))
         return protocol_error(c, "SYNC_UNREF of unknown sync %" PRIu32, payload[0]);
     return CLIENT_CONTINUE;
 }
 
-static int handle_sync_wait(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_sync_wait(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     if (length < PV_VTEST_SYNC_WAIT_FIXED_WORDS ||
         (length - PV_VTEST_SYNC_WAIT_FIXED_WORDS) % PV_VTEST_SYNC_WORDS != 0)
@@ -296,7 +323,7 @@ struct submit_batch {
     uint64_t sync_queue_id;
 };
 
-static int submit_check_batch(struct client *c, const uint32_t *payload, uint32_t length,
+static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length,
                               uint32_t index, struct submit_batch *batch)
 {
     const uint32_t *words = &payload[1 + (size_t)index * PV_VTEST_SUBMIT_BATCH_WORDS];
@@ -333,9 +360,15 @@ static int submit_check_batch(struct client *c, const uint32_t *payload, uint32_
     return CLIENT_CONTINUE;
 }
 
-static int submit_run_batch(struct client *c, const uint32_t *payload,
+static int submit_run_batch(struct pv_vtest_client *c, const uint32_t *payload,
                             const struct submit_batch *batch)
 {
+#if !PV_HAVE_RENDERER_RECORD_BATCH
+    /* Without the renderer's hook only socket submissions can be recorded. */
+    if (batch->cmd_size)
+        pv_vtest_recorder_batch(&c->recorder, &payload[batch->cmd_offset],
+                                (size_t)batch->cmd_size * sizeof(uint32_t));
+#endif
     if (batch->cmd_size &&
         pv_context_submit(c->ctx, &payload[batch->cmd_offset],
                           (size_t)batch->cmd_size * sizeof(uint32_t)) != 0)
@@ -360,7 +393,7 @@ static int submit_run_batch(struct client *c, const uint32_t *payload,
     return CLIENT_CONTINUE;
 }
 
-static int handle_submit_cmd2(struct client *c, const uint32_t *payload, uint32_t length)
+static int handle_submit_cmd2(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     if (length < 1)
         return protocol_error(c, "SUBMIT_CMD2 without a batch count");
@@ -422,7 +455,7 @@ static const struct command_info command_table[PV_VTEST_COMMAND_COUNT] = {
 };
 
 /* Makes the request buffer hold at least size bytes, keeping it word-aligned. */
-static bool reserve_buffer(struct client *c, size_t size)
+static bool reserve_buffer(struct pv_vtest_client *c, size_t size)
 {
     if (size <= c->buf_size)
         return true;
@@ -435,8 +468,7 @@ static bool reserve_buffer(struct client *c, size_t size)
     return true;
 }
 
-/* Reads and serves one request. */
-static int serve_request(struct client *c)
+int pv_vtest_client_serve_request(struct pv_vtest_client *c)
 {
     uint32_t header[PV_VTEST_HEADER_WORDS];
     int got = pv_vtest_read_all(c->fd, header, sizeof(header));
@@ -444,6 +476,7 @@ static int serve_request(struct client *c)
         return PV_VTEST_CLIENT_DISCONNECTED;
     if (got < 0)
         return guest_lost(c, "reading a request");
+    pv_vtest_recorder_guest_bytes(&c->recorder, header, sizeof(header));
 
     uint32_t length = header[PV_VTEST_HEADER_LENGTH];
     uint32_t id = header[PV_VTEST_HEADER_COMMAND];
@@ -483,6 +516,7 @@ static int serve_request(struct client *c)
                 errno = EPIPE;
             return guest_lost(c, "reading a request");
         }
+        pv_vtest_recorder_guest_bytes(&c->recorder, c->buf, (size_t)bytes);
     }
 
     int rc = command->handle(c, c->buf, length);
@@ -495,32 +529,53 @@ static int serve_request(struct client *c)
     return rc;
 }
 
-int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts)
+struct pv_vtest_client *pv_vtest_client_create(int fd, uint32_t context_id,
+                                               const struct pv_vtest_options *opts)
 {
     static const struct pv_vtest_options defaults = { 0 };
     if (!opts)
         opts = &defaults;
 
-    struct client c = {
-        .fd = fd,
-        .context_id = context_id,
-        .max_payload = opts->max_message_bytes ? opts->max_message_bytes
-                                               : PV_VTEST_DEFAULT_MAX_MESSAGE_BYTES,
-        .renderer_options = &opts->renderer,
-        .next_res_id = 1,
-    };
-    strcpy(c.process_name, "unnamed");
-    pv_vtest_syncs_init(&c.syncs);
+    struct pv_vtest_client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        pv_log("vtest: context %" PRIu32 ": out of memory", context_id);
+        return NULL;
+    }
+    c->fd = fd;
+    c->context_id = context_id;
+    c->max_payload = opts->max_message_bytes ? opts->max_message_bytes
+                                             : PV_VTEST_DEFAULT_MAX_MESSAGE_BYTES;
+    c->renderer_options = &opts->renderer;
+    c->next_res_id = 1;
+    strcpy(c->process_name, "unnamed");
+    pv_vtest_syncs_init(&c->syncs);
+    pv_vtest_recorder_open(&c->recorder, opts->record_dir, context_id);
+    return c;
+}
 
+void pv_vtest_client_destroy(struct pv_vtest_client *c)
+{
+    if (!c)
+        return;
+    pv_vtest_syncs_fini(&c->syncs);
+    /* The context first: its ring workers may still be recording batches. */
+    if (c->ctx)
+        pv_context_destroy(c->ctx);
+    pv_vtest_recorder_close(&c->recorder);
+    free(c->buf);
+    free(c);
+}
+
+int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts)
+{
+    struct pv_vtest_client *c = pv_vtest_client_create(fd, context_id, opts);
+    if (!c)
+        return PV_VTEST_CLIENT_HOST_ERROR;
     int rc;
     do
-        rc = serve_request(&c);
+        rc = pv_vtest_client_serve_request(c);
     while (rc == CLIENT_CONTINUE);
-
-    pv_vtest_syncs_fini(&c.syncs);
-    if (c.ctx)
-        pv_context_destroy(c.ctx);
-    free(c.buf);
+    pv_vtest_client_destroy(c);
     pv_debug("context %" PRIu32 ": connection ended (%d)", context_id, rc);
     return rc;
 }

@@ -17,6 +17,9 @@ struct pv_vtest_options {
     size_t max_message_bytes;
     /* Passed to every context the server creates. */
     struct pv_renderer_options renderer;
+    /* Optional: a folder (which must exist) where each connection is recorded, see
+     * pv_vtest_record.h. NULL records nothing. */
+    const char *record_dir;
     /* Optional. Called in the accept-loop process each time a context worker has been reaped,
      * with the wait status that waitpid reported (see enum pv_vtest_client_result for the exit
      * codes). Lets an embedder, such as `pvgpu run`, react to a context that went fatal. */
@@ -26,6 +29,7 @@ struct pv_vtest_options {
 
 /* How a connection ended; a context worker exits with this code. */
 enum pv_vtest_client_result {
+    PV_VTEST_CLIENT_CONTINUE = -1,      /* not ended: pv_vtest_client_serve_request only */
     PV_VTEST_CLIENT_DISCONNECTED = 0,   /* the guest closed the connection */
     PV_VTEST_CLIENT_HOST_ERROR = 1,     /* the host ran out of a resource (memory, fds) */
     PV_VTEST_CLIENT_PROTOCOL_ERROR = 2, /* the guest broke the vtest protocol */
@@ -46,5 +50,18 @@ int pv_vtest_serve(int listen_fd, const struct pv_vtest_options *opts);
 /* Serves one guest connection on fd in the calling process until it ends, then destroys its
  * context. Does not close fd. Returns an enum pv_vtest_client_result. */
 int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts);
+
+/* The same one request at a time, for callers that must never block on a guest (the fuzz
+ * targets feed a whole input into a socketpair, then drain the replies after each request).
+ * pv_vtest_serve_client is create, serve_request until it ends, destroy. */
+struct pv_vtest_client;
+
+/* NULL when out of memory. opts must outlive the client; fd stays the caller's. */
+struct pv_vtest_client *pv_vtest_client_create(int fd, uint32_t context_id,
+                                               const struct pv_vtest_options *opts);
+/* Reads and serves one request: PV_VTEST_CLIENT_CONTINUE, or how the connection ended. */
+int pv_vtest_client_serve_request(struct pv_vtest_client *c);
+/* Destroys the context and everything else the connection held. */
+void pv_vtest_client_destroy(struct pv_vtest_client *c);
 
 #endif

@@ -24,6 +24,10 @@ int pv_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
  * is not one or the value is 0 or does not fit. */
 bool pv_cli_parse_bytes(const char *text, size_t *out);
 
+/* For --record DIR: creates DIR if it does not exist and returns its absolute path (malloc'd),
+ * or NULL after printing why. */
+char *pv_cli_record_dir(const char *dir);
+
 /* Sets up a private /tmp for `pvgpu run`: a new mount namespace (and a user namespace when not
  * root), a fresh tmpfs on /tmp, and the caller's X11 socket folder bound back into it. Returns 0,
  * or -1 after printing why. */

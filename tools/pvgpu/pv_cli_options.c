@@ -1,8 +1,11 @@
 /* Helpers the pvgpu subcommands share for reading their command lines. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "pv_cli.h"
 
@@ -40,4 +43,25 @@ bool pv_cli_parse_bytes(const char *text, size_t *out)
         return false;
     *out = (size_t)value << shift;
     return true;
+}
+
+char *pv_cli_record_dir(const char *dir)
+{
+    if (!dir || !*dir) {
+        pv_cli_usage_error("--record needs a folder");
+        return NULL;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "pvgpu: cannot create the recording folder %s: %s\n", dir,
+                strerror(errno));
+        return NULL;
+    }
+    char *path = realpath(dir, NULL);
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "pvgpu: the recording folder %s is not a usable folder\n", dir);
+        free(path);
+        return NULL;
+    }
+    return path;
 }

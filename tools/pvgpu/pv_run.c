@@ -33,6 +33,7 @@
 struct run_options {
     char *host_icd;  /* absolute, or NULL to keep the caller's loader set-up */
     char *guest_icd; /* absolute */
+    char *record_dir; /* absolute, or NULL */
     struct pv_vtest_options vtest;
     char **command;
 };
@@ -139,6 +140,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         { "portable", no_argument, NULL, 'p' },
         { "validate", no_argument, NULL, 'V' },
         { "max-message-bytes", required_argument, NULL, 'm' },
+        { "record", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -166,6 +168,17 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             if (!pv_cli_parse_bytes(optarg, &o->vtest.max_message_bytes))
                 return pv_cli_usage_error("--max-message-bytes needs a positive byte count, not '%s'",
                                           optarg);
+            break;
+        case 'r':
+            /* Absolute now: the server runs behind the private /tmp. */
+            free(o->record_dir);
+            o->record_dir = pv_cli_record_dir(optarg);
+            if (!o->record_dir)
+                return 1;
+            if (!strncmp(o->record_dir, "/tmp/", 5) || !strcmp(o->record_dir, "/tmp"))
+                return pv_cli_usage_error("run: --record %s is under /tmp, which the private "
+                                          "/tmp hides; record elsewhere", o->record_dir);
+            o->vtest.record_dir = o->record_dir;
             break;
         case 'h':
             pv_cli_print_usage(stdout);
@@ -473,5 +486,6 @@ int pv_cli_run(int argc, char **argv)
     }
     free(o.host_icd);
     free(o.guest_icd);
+    free(o.record_dir);
     return rc;
 }

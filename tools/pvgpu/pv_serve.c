@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,10 +19,12 @@ int pv_cli_serve(int argc, char **argv)
         { "portable", no_argument, NULL, 'p' },
         { "validate", no_argument, NULL, 'V' },
         { "max-message-bytes", required_argument, NULL, 'm' },
+        { "record", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *path = PV_VTEST_DEFAULT_SOCKET_PATH;
+    const char *record = NULL;
     struct pv_vtest_options opts = { 0 };
 
     opterr = 0;
@@ -43,6 +46,9 @@ int pv_cli_serve(int argc, char **argv)
                 return pv_cli_usage_error("--max-message-bytes needs a positive byte count, not '%s'",
                                           optarg);
             break;
+        case 'r':
+            record = optarg;
+            break;
         case 'h':
             pv_cli_print_usage(stdout);
             return 0;
@@ -57,9 +63,19 @@ int pv_cli_serve(int argc, char **argv)
     if (!path || !*path)
         return pv_cli_usage_error("serve: --socket needs a path");
 
+    char *record_dir = NULL;
+    if (record) {
+        record_dir = pv_cli_record_dir(record);
+        if (!record_dir)
+            return 1;
+        opts.record_dir = record_dir;
+    }
+
     int fd = pv_vtest_listen(path);
-    if (fd < 0)
+    if (fd < 0) {
+        free(record_dir);
         return 1;
+    }
     /* Remember which socket is ours, so that the clean-up cannot remove a successor's. */
     struct stat ours;
     bool have_ours = stat(path, &ours) == 0;
@@ -73,5 +89,6 @@ int pv_cli_serve(int argc, char **argv)
         now.st_dev == ours.st_dev)
         unlink(path);
     pv_log("stopped serving %s", path);
+    free(record_dir);
     return rc == 0 ? 0 : 1;
 }
