@@ -56,10 +56,36 @@ void pv_context_get_usage(struct pv_context *ctx, struct pv_context_usage *usage
     pthread_mutex_unlock(&ctx->mutex);
 }
 
+/* One "name count" line per command the context ran, in PVGPU_COMMAND_STATS/<name>-<pid>. */
+static void write_command_stats(struct pv_context *ctx)
+{
+    const char *dir = getenv("PVGPU_COMMAND_STATS");
+    if (!dir || !*dir)
+        return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s-%d.txt", dir, ctx->name, (int)getpid());
+    for (char *p = path + strlen(dir) + 1; *p; p++) {
+        if (*p == '/')
+            *p = '_';
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        pv_log("context %u (%s): cannot write %s: %s", ctx->id, ctx->name, path, strerror(errno));
+        return;
+    }
+    for (uint32_t i = 0; i < PV_COMMAND_COUNT; i++) {
+        if (ctx->command_counts[i])
+            fprintf(f, "%s %llu\n", pv_command_table[i].name,
+                    (unsigned long long)ctx->command_counts[i]);
+    }
+    fclose(f);
+}
+
 void pv_context_destroy(struct pv_context *ctx)
 {
     if (!ctx)
         return;
+    write_command_stats(ctx);
     struct pv_context_usage before;
     pv_context_get_usage(ctx, &before);
     /* Rings first: their workers use everything else. Joined without the lock held, since a
@@ -154,6 +180,7 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
         }
         d.command = info->name;
         ctx->current_command = info->name;
+        ctx->command_counts[type]++;
         info->dispatch(ctx, &d, flags);
         if (d.failed)
             pv_context_set_fatal(ctx, "%s: %s", info->name, d.error);

@@ -62,6 +62,10 @@ struct pv_context {
     uint32_t blob_count;
     uint32_t ring_count;
 
+    /* How often each command ran, written out at teardown when PVGPU_COMMAND_STATS names a
+     * directory: which commands a workload exercises. */
+    uint64_t command_counts[PV_COMMAND_COUNT];
+
     bool fatal;
     char fatal_reason[512];
     const char *current_command;   /* for log lines of handlers */

@@ -201,6 +201,18 @@ static void stop_workers(struct server *s)
     reap_workers(s, true);
 }
 
+/* The guest connection of this worker process, for its stop signal. */
+static int worker_client_fd = -1;
+
+/* A stopping worker hangs up on its guest: the serve loop then sees the end of the
+ * connection and releases the context as at any disconnect, instead of dying with it held. */
+static void on_worker_stop_signal(int sig)
+{
+    (void)sig;
+    if (worker_client_fd >= 0)
+        shutdown(worker_client_fd, SHUT_RDWR);
+}
+
 /* The child side of a fork: serve one guest and exit with the outcome. */
 static void run_worker(struct server *s, int client_fd, uint32_t context_id, pid_t parent,
                        const sigset_t *original_mask)
@@ -211,8 +223,10 @@ static void run_worker(struct server *s, int client_fd, uint32_t context_id, pid
         _exit(PV_VTEST_CLIENT_HOST_ERROR);
     close(s->listen_fd);
     free(s->workers);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
+    worker_client_fd = client_fd;
+    struct sigaction stop_action = { .sa_handler = on_worker_stop_signal };
+    sigaction(SIGTERM, &stop_action, NULL);
+    sigaction(SIGINT, &stop_action, NULL);
     signal(SIGCHLD, SIG_DFL);
     sigset_t mask = *original_mask;
     sigdelset(&mask, SIGTERM);
