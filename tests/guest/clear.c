@@ -94,6 +94,7 @@ int main(int argc, char **argv)
                    bytes[level0 + 3]);
     pv_digest_hash(&g, "readback", readback.map, readback.size);
     pv_dump_ppm(&g, "clear.ppm", bytes, SIZE, SIZE);
+    pv_dump_raw(&g, "clear-integer.raw", bytes + level0 + level1, integer_size);
 
     pv_buffer_destroy(&g, &readback);
     pv_image_destroy(&g, &integer);

@@ -165,7 +165,7 @@ def main():
     parser.add_argument('--bin-dir', default=os.path.join(build, 'tests', 'guest'),
                         help='where the guest_* programs and the .spv shaders are')
     parser.add_argument('--shader-dir', help='compiled shaders (default: --bin-dir)')
-    parser.add_argument('--out-dir', help='logs and image dumps (default: <bin-dir>/out)')
+    parser.add_argument('--out-dir', help='logs and image dumps (default: <bin-dir>/out/<pvgpu mode>)')
     parser.add_argument('--pvgpu', default=os.environ.get('PVGPU') or os.path.join(build, 'pvgpu'))
     parser.add_argument('--guest-icd', default=os.environ.get('PVGPU_GUEST_ICD') or
                         os.path.join(build, 'guest-driver', 'virtio_icd.json'))
@@ -190,7 +190,9 @@ def main():
 
     bin_dir = os.path.abspath(args.bin_dir)
     shader_dir = os.path.abspath(args.shader_dir or bin_dir)
-    out_dir = os.path.abspath(args.out_dir or os.path.join(bin_dir, 'out'))
+    # One out dir per pvgpu mode, so that the default and the portable suite never share logs.
+    label = re.sub(r'[^A-Za-z0-9_.=-]+', '_', '_'.join(a.lstrip('-') for a in args.pvgpu_arg)) or 'default'
+    out_dir = os.path.abspath(args.out_dir or os.path.join(bin_dir, 'out', label))
     pvgpu = os.path.abspath(args.pvgpu)
     guest_icd = os.path.abspath(args.guest_icd)
     problems = []
