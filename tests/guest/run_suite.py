@@ -5,7 +5,8 @@
   reference  on the Venus guest driver against the reference host, virglrenderer's
              `virgl_test_server --venus`, in a private mount namespace with its own /tmp and a
              short timeout (the 22.3.6 driver spins forever once that host drops it);
-  pvgpu      on the Venus guest driver through `pvgpu run`.
+  pvgpu      on the Venus guest driver through `pvgpu run`; with --pvgpu-arg=--validate, a
+             validation message from the host's own Vulkan calls fails the run too.
 
 A program passes a run when it exits 0 after printing "PASS <name>". Its "digest" lines (hashes of
 what the device computed, exact counts) must be identical through pvgpu and natively: both end
@@ -30,6 +31,8 @@ PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeli
 LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
 VALIDATION_LAYER_JSON = '/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json'
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
+# What `pvgpu run --validate` logs for each message of the layer in the host's instance.
+HOST_VALIDATION_LINE = re.compile(r'pvgpu\[[^\]]*\]: context \d+ \(.*\): validation .*')
 
 # The reference run: a private mount namespace with a fresh /tmp (the driver's socket path is fixed
 # at /tmp/.virgl_test) and a private pid namespace, so that the server dies with the run.
@@ -97,6 +100,7 @@ class Run:
         lines = [line for line in self.output.splitlines()
                  if line.startswith(('FAIL ', 'check failed', 'validation '))]
         lines += FATAL_LINE.findall(self.errors)
+        lines += HOST_VALIDATION_LINE.findall(self.errors)[:4]
         return lines + self.reasons
 
 
@@ -270,6 +274,11 @@ def main():
             env['PV_GUEST_VALIDATION'] = '1'
         log = os.path.join(out_dir, 'pvgpu', name + '.log')
         row['pvgpu'] = classify(name, *run_process(pvgpu_command + ['--', program], env, args.timeout, log), log)
+        # With --pvgpu-arg=--validate, the host's own Vulkan use must be validation-clean too.
+        host_messages = len(HOST_VALIDATION_LINE.findall(row['pvgpu'].errors))
+        if host_messages and row['pvgpu'].status == 'pass':
+            row['pvgpu'].status = 'fail'
+            row['pvgpu'].note = '%d host validation message(s)' % host_messages
 
         native = row['native']
         for mode in ('reference', 'pvgpu'):
