@@ -33,4 +33,9 @@ char *pv_cli_record_dir(const char *dir);
  * or -1 after printing why. */
 int pv_private_tmp(void);
 
+/* The per-context limits of --max-objects (O), --max-memory (M), --max-blobs (B) and
+ * --max-rings (R); false after a usage message. */
+struct pv_renderer_options;
+bool pv_cli_parse_limit(int option, const char *value, struct pv_renderer_options *renderer);
+
 #endif

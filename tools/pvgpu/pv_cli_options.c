@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "pv_cli.h"
+#include "pv_renderer.h"
 
 int pv_cli_usage_error(const char *fmt, ...)
 {
@@ -64,4 +65,34 @@ char *pv_cli_record_dir(const char *dir)
         return NULL;
     }
     return path;
+}
+
+bool pv_cli_parse_limit(int option, const char *value, struct pv_renderer_options *renderer)
+{
+    size_t n = 0;
+    if (!pv_cli_parse_bytes(value, &n) || n == 0) {
+        pv_cli_usage_error("limits need a positive number (K, M, G suffixes), not '%s'", value);
+        return false;
+    }
+    switch (option) {
+    case 'O':
+        renderer->max_objects = n;
+        return true;
+    case 'M':
+        renderer->max_memory_bytes = n;
+        return true;
+    case 'B':
+    case 'R':
+        if (n > UINT32_MAX) {
+            pv_cli_usage_error("'%s' is too large a count", value);
+            return false;
+        }
+        if (option == 'B')
+            renderer->max_blobs = (uint32_t)n;
+        else
+            renderer->max_rings = (uint32_t)n;
+        return true;
+    default:
+        return false;
+    }
 }

@@ -139,6 +139,10 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         { "guest-icd", required_argument, NULL, 'G' },
         { "portable", no_argument, NULL, 'p' },
         { "validate", no_argument, NULL, 'V' },
+        { "max-objects", required_argument, NULL, 'O' },
+        { "max-memory", required_argument, NULL, 'M' },
+        { "max-blobs", required_argument, NULL, 'B' },
+        { "max-rings", required_argument, NULL, 'R' },
         { "max-message-bytes", required_argument, NULL, 'm' },
         { "record", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
@@ -163,6 +167,13 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             break;
         case 'V':
             o->vtest.renderer.validate = true;
+            break;
+        case 'O':
+        case 'M':
+        case 'B':
+        case 'R':
+            if (!pv_cli_parse_limit(opt, optarg, &o->vtest.renderer))
+                return 64;
             break;
         case 'm':
             if (!pv_cli_parse_bytes(optarg, &o->vtest.max_message_bytes))

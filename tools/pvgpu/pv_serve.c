@@ -18,6 +18,10 @@ int pv_cli_serve(int argc, char **argv)
         { "socket", required_argument, NULL, 's' },
         { "portable", no_argument, NULL, 'p' },
         { "validate", no_argument, NULL, 'V' },
+        { "max-objects", required_argument, NULL, 'O' },
+        { "max-memory", required_argument, NULL, 'M' },
+        { "max-blobs", required_argument, NULL, 'B' },
+        { "max-rings", required_argument, NULL, 'R' },
         { "max-message-bytes", required_argument, NULL, 'm' },
         { "record", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
@@ -40,6 +44,13 @@ int pv_cli_serve(int argc, char **argv)
             break;
         case 'V':
             opts.renderer.validate = true;
+            break;
+        case 'O':
+        case 'M':
+        case 'B':
+        case 'R':
+            if (!pv_cli_parse_limit(opt, optarg, &opts.renderer))
+                return 64;
             break;
         case 'm':
             if (!pv_cli_parse_bytes(optarg, &opts.max_message_bytes))
