@@ -6,22 +6,13 @@
 #include "pv_device.h"
 #include "pv_log.h"
 
-static bool chain_has(const void *chain, VkStructureType type)
-{
-    for (const VkBaseInStructure *s = chain; s; s = s->pNext) {
-        if (s->sType == type)
-            return true;
-    }
-    return false;
-}
-
 /* Prepends VkExternalMemoryBufferCreateInfo for host allocations to info's chain, in *out. */
 static void with_host_import(struct pv_device *device, const VkBufferCreateInfo *info,
                              VkBufferCreateInfo *out, VkExternalMemoryBufferCreateInfo *external)
 {
     *out = *info;
     if (!device->host_pointer_alignment ||
-        chain_has(info->pNext, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO))
+        pv_chain_has(info->pNext, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO))
         return;
     const VkPhysicalDeviceExternalBufferInfo query = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_BUFFER_INFO,

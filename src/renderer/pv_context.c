@@ -425,19 +425,3 @@ void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj)
     else
         free(obj);
 }
-
-void pv_pool_add_child(struct pv_pool *pool, struct pv_object *child)
-{
-    child->pool = pool;
-    child->pool_prev = NULL;
-    child->pool_next = pool->children;
-    if (pool->children)
-        pool->children->pool_prev = child;
-    pool->children = child;
-}
-
-void pv_pool_forget_children(struct pv_context *ctx, struct pv_pool *pool)
-{
-    while (pool->children)
-        pv_context_forget_object(ctx, pool->children);
-}

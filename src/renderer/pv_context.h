@@ -103,9 +103,32 @@ bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, Vk
  * caller's business. Generated destroy commands call it after the host destroy. */
 void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj);
 
-/* Pool children: the host frees them with the pool, so the ids go with it. */
+/* Pools and their children (pv_pool.c): the host frees children with the pool, so the ids go
+ * with it. */
+struct pv_device;
+bool pv_pool_bind(struct pv_context *ctx, struct pv_device *device, VkObjectType type,
+                  uint64_t id, uint64_t handle);
 void pv_pool_add_child(struct pv_pool *pool, struct pv_object *child);
 void pv_pool_forget_children(struct pv_context *ctx, struct pv_pool *pool);
+/* Binds new host children (8-byte handles) to the guest's ids; returns how many were bound
+ * (fewer only when the context went fatal). */
+uint32_t pv_pool_bind_children(struct pv_context *ctx, struct pv_pool *pool, VkObjectType type,
+                               const uint64_t *ids, const void *handles, uint32_t count);
+/* Whether every non-null handle is a child of pool; else the context is fatal. */
+bool pv_pool_owns(struct pv_context *ctx, struct pv_pool *pool, VkObjectType type,
+                  const void *handles, uint32_t count);
+void pv_pool_forget_listed(struct pv_context *ctx, VkObjectType type, const void *handles,
+                           uint32_t count);
+
+/* Whether a decoded pNext chain holds a struct of the given type. */
+static inline bool pv_chain_has(const void *chain, VkStructureType type)
+{
+    for (const VkBaseInStructure *s = chain; s; s = s->pNext) {
+        if (s->sType == type)
+            return true;
+    }
+    return false;
+}
 
 /* Finds an object the host handle stands for, of the given type (NULL if none). */
 static inline struct pv_object *pv_context_object_for_handle(struct pv_context *ctx,

@@ -5,9 +5,6 @@
 #include "pv_device.h"
 #include "pv_log.h"
 
-bool pv_pool_bind(struct pv_context *ctx, struct pv_device *device, VkObjectType type,
-                  uint64_t id, uint64_t handle);
-
 void pv_handle_vkCreateDescriptorPool(struct pv_context *ctx,
                                       struct pv_args_vkCreateDescriptorPool *a)
 {
@@ -57,47 +54,21 @@ void pv_handle_vkAllocateDescriptorSets(struct pv_context *ctx,
                a->ret);
         return;
     }
-    for (uint32_t i = 0; i < a->pDescriptorSets_count; i++) {
-        struct pv_object *set = calloc(1, sizeof(*set));
-        if (set) {
-            set->id = a->pDescriptorSets_ids[i];
-            set->type = VK_OBJECT_TYPE_DESCRIPTOR_SET;
-            set->handle = (uint64_t)a->pDescriptorSets[i];
-            set->instance = device->base.instance;
-            set->device = device;
-        }
-        if (!set || !pv_context_add_object(ctx, set)) {
-            if (!set)
-                pv_context_set_fatal(ctx, "vkAllocateDescriptorSets: out of memory");
-            free(set);
-            return;
-        }
-        pv_pool_add_child(pool, set);
-    }
+    /* Sets not bound (the context is fatal then) are left to the pool: freeing them one by
+     * one needs a pool created with FREE_DESCRIPTOR_SET_BIT. */
+    pv_pool_bind_children(ctx, pool, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->pDescriptorSets_ids,
+                          a->pDescriptorSets, a->pDescriptorSets_count);
 }
 
 void pv_handle_vkFreeDescriptorSets(struct pv_context *ctx, struct pv_args_vkFreeDescriptorSets *a)
 {
     struct pv_device *device = a->device_object->device;
     struct pv_pool *pool = (struct pv_pool *)a->descriptorPool_object;
-    for (uint32_t i = 0; i < a->descriptorSetCount; i++) {
-        if (!a->pDescriptorSets[i])
-            continue;
-        struct pv_object *set = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
-                                                             (uint64_t)a->pDescriptorSets[i]);
-        if (!set || set->pool != pool) {
-            pv_context_set_fatal(ctx, "vkFreeDescriptorSets: set %u is not from the pool", i);
-            return;
-        }
-    }
+    if (!pv_pool_owns(ctx, pool, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->pDescriptorSets,
+                      a->descriptorSetCount))
+        return;
     a->ret = device->dispatch.vkFreeDescriptorSets(a->device, a->descriptorPool,
                                                    a->descriptorSetCount, a->pDescriptorSets);
-    for (uint32_t i = 0; i < a->descriptorSetCount; i++) {
-        if (!a->pDescriptorSets[i])
-            continue;
-        struct pv_object *set = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
-                                                             (uint64_t)a->pDescriptorSets[i]);
-        if (set)
-            pv_context_forget_object(ctx, set);
-    }
+    pv_pool_forget_listed(ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->pDescriptorSets,
+                          a->descriptorSetCount);
 }

@@ -6,21 +6,12 @@
 #include "pv_device.h"
 #include "pv_log.h"
 
-static bool chain_has(const void *chain, VkStructureType type)
-{
-    for (const VkBaseInStructure *s = chain; s; s = s->pNext) {
-        if (s->sType == type)
-            return true;
-    }
-    return false;
-}
-
 static void with_host_import(struct pv_device *device, const VkImageCreateInfo *info,
                              VkImageCreateInfo *out, VkExternalMemoryImageCreateInfo *external)
 {
     *out = *info;
     if (!device->host_pointer_alignment ||
-        chain_has(info->pNext, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO) ||
+        pv_chain_has(info->pNext, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO) ||
         info->tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT)
         return;
     VkPhysicalDeviceExternalImageFormatInfo external_query = {

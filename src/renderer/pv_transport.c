@@ -7,22 +7,31 @@
 #include "pv_log.h"
 #include "pv_ring.h"
 
+/* The blob a stream description names, if the stream lies inside it; else the context is
+ * fatal and NULL comes back. */
+static struct pv_blob *stream_blob(struct pv_context *ctx, const VkCommandStreamDescriptionMESA *s,
+                                   const char *command)
+{
+    struct pv_blob *blob = pv_context_find_blob(ctx, s->resourceId);
+    if (!blob) {
+        pv_context_set_fatal(ctx, "%s: unknown resource %u", command, s->resourceId);
+        return NULL;
+    }
+    if (s->offset > blob->size || s->size > blob->size - s->offset) {
+        pv_context_set_fatal(ctx, "%s: stream [%zu, +%zu) outside resource %u (%zu bytes)",
+                             command, s->offset, s->size, s->resourceId, blob->size);
+        return NULL;
+    }
+    return blob;
+}
+
 void pv_handle_vkSetReplyCommandStreamMESA(struct pv_context *ctx,
                                            struct pv_args_vkSetReplyCommandStreamMESA *a)
 {
     const VkCommandStreamDescriptionMESA *s = a->pStream;
-    struct pv_blob *blob = pv_context_find_blob(ctx, s->resourceId);
-    if (!blob) {
-        pv_context_set_fatal(ctx, "vkSetReplyCommandStreamMESA: unknown resource %u",
-                             s->resourceId);
+    struct pv_blob *blob = stream_blob(ctx, s, "vkSetReplyCommandStreamMESA");
+    if (!blob)
         return;
-    }
-    if (s->offset > blob->size || s->size > blob->size - s->offset) {
-        pv_context_set_fatal(ctx, "vkSetReplyCommandStreamMESA: stream [%zu, +%zu) outside "
-                             "resource %u (%zu bytes)", s->offset, s->size, s->resourceId,
-                             blob->size);
-        return;
-    }
     pv_blob_ref(blob);
     if (ctx->reply.blob)
         pv_blob_unref(ctx->reply.blob);
@@ -57,18 +66,9 @@ void pv_handle_vkExecuteCommandStreamsMESA(struct pv_context *ctx,
     }
     for (uint32_t i = 0; i < a->streamCount && !ctx->fatal; i++) {
         const VkCommandStreamDescriptionMESA *s = &a->pStreams[i];
-        struct pv_blob *blob = pv_context_find_blob(ctx, s->resourceId);
-        if (!blob) {
-            pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: unknown resource %u",
-                                 s->resourceId);
+        struct pv_blob *blob = stream_blob(ctx, s, "vkExecuteCommandStreamsMESA");
+        if (!blob)
             return;
-        }
-        if (s->offset > blob->size || s->size > blob->size - s->offset) {
-            pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: stream [%zu, +%zu) outside "
-                                 "resource %u (%zu bytes)", s->offset, s->size, s->resourceId,
-                                 blob->size);
-            return;
-        }
         /* The guest may rewrite its shared memory at any time: decode a private copy. */
         uint8_t *copy = malloc(s->size ? s->size : 1);
         if (!copy) {
