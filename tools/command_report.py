@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 GUEST_PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline',
-                  'queries', 'upload', 'threads', 'events']
+                  'queries', 'upload', 'threads', 'events', 'copies']
 
 
 def run_workloads(build, stats_dir):

@@ -195,6 +195,29 @@ static void parse_options(struct pv_guest *g, int argc, char **argv)
 
 void pv_guest_init(struct pv_guest *g, const struct pv_guest_options *options, int argc, char **argv)
 {
+    pv_guest_init_instance(g, options, argc, argv);
+    pv_guest_create_device(g, options);
+}
+
+bool pv_has_device_extension(struct pv_guest *g, const char *name)
+{
+    uint32_t count = 0;
+    PV_CHECK(g, vkEnumerateDeviceExtensionProperties(g->physical_device, NULL, &count, NULL));
+    VkExtensionProperties *extensions = calloc(count ? count : 1, sizeof(*extensions));
+    if (!extensions)
+        pv_fatal(g, "out of memory");
+    VkResult result = vkEnumerateDeviceExtensionProperties(g->physical_device, NULL, &count, extensions);
+    if (result != VK_SUCCESS && result != VK_INCOMPLETE)
+        PV_CHECK(g, result);
+    bool found = false;
+    for (uint32_t i = 0; i < count; i++)
+        found = found || !strcmp(extensions[i].extensionName, name);
+    free(extensions);
+    return found;
+}
+
+void pv_guest_init_instance(struct pv_guest *g, const struct pv_guest_options *options, int argc, char **argv)
+{
     memset(g, 0, sizeof(*g));
     g->name = options->name;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -272,7 +295,10 @@ void pv_guest_init(struct pv_guest *g, const struct pv_guest_options *options, i
     free(families);
     if (g->queue_family == UINT32_MAX)
         pv_fatal(g, "no queue family with graphics and compute");
+}
 
+void pv_guest_create_device(struct pv_guest *g, const struct pv_guest_options *options)
+{
     float priority = 1.0f;
     VkDeviceQueueCreateInfo queue_info = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -793,7 +819,7 @@ VkPipeline pv_graphics_pipeline_create(struct pv_guest *g, const struct pv_graph
     };
     VkPipelineMultisampleStateCreateInfo multisample = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO,
-        .rasterizationSamples = VK_SAMPLE_COUNT_1_BIT,
+        .rasterizationSamples = d->samples ? d->samples : VK_SAMPLE_COUNT_1_BIT,
     };
     VkPipelineDepthStencilStateCreateInfo depth = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,

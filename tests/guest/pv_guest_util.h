@@ -50,6 +50,13 @@ struct pv_guest {
  * device, a queue family with graphics and compute, and creates the device and a command pool.
  * Exits with status 1 on any error. */
 void pv_guest_init(struct pv_guest *g, const struct pv_guest_options *options, int argc, char **argv);
+/* pv_guest_init in two steps, for programs that look at the physical device (extensions,
+ * features) before choosing what to enable: the first does everything up to the queue family
+ * (options->name only), the second creates the device, queue and command pool. */
+void pv_guest_init_instance(struct pv_guest *g, const struct pv_guest_options *options, int argc, char **argv);
+void pv_guest_create_device(struct pv_guest *g, const struct pv_guest_options *options);
+/* Whether g->physical_device exposes a device extension. */
+bool pv_has_device_extension(struct pv_guest *g, const char *name);
 
 /* Destroys the device and instance, prints PASS or FAIL and returns the exit status. The program
  * must have destroyed its own objects first (the validation layer reports leaks). */
@@ -163,6 +170,7 @@ struct pv_graphics_pipeline_desc {
     bool depth_test;             /* LESS, with writes */
     VkCullModeFlags cull_mode;   /* front face is counter-clockwise */
     bool dynamic_viewport;       /* viewport and scissor dynamic; else width x height */
+    VkSampleCountFlagBits samples; /* 0 = 1 sample */
     uint32_t width, height;
 };
 VkPipeline pv_graphics_pipeline_create(struct pv_guest *g, const struct pv_graphics_pipeline_desc *desc);
