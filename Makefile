@@ -2,7 +2,10 @@
 # guest driver built from Debian's mesa source), then run. `make` alone builds the host.
 BUILD ?= build
 
-.PHONY: all run test guest deps clean
+# Seconds each fuzz target runs in `make fuzz`.
+FUZZ_SECONDS ?= 60
+
+.PHONY: all run test bench guest deps clean fuzz check-sanitizers check-valgrind
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -20,8 +23,26 @@ guest:
 run: guest all
 	$(BUILD)/pvgpu run -- vulkaninfo --summary
 
+# The suite (fuzz corpus replays included), then the same suite under ASan and UBSan.
 test: guest all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 1
 
+# Every benchmark natively, through the reference host and through pvgpu (bench/README.md);
+# writes bench/results/<date>-<machine>.md and the table in bench/README.md.
+bench: guest all
+	/usr/bin/python3 bench/run.py --build-dir $(BUILD) --update-readme
+	BUILD=$(BUILD) ./scripts/check-sanitizers.sh
+
+# libFuzzer targets in build-fuzz (clang), FUZZ_SECONDS each; new inputs stay in build-fuzz.
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/run-fuzzers.sh
+
+check-sanitizers: guest
+	BUILD=$(BUILD) ./scripts/check-sanitizers.sh
+
+# The host under valgrind (memcheck, leaks included), context workers too.
+check-valgrind: guest all
+	BUILD=$(BUILD) ./scripts/check-valgrind.sh
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

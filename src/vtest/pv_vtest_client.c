@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "pv_log.h"
-#include "pv_vtest_config.h"
 #include "pv_vtest_protocol.h"
 #include "pv_vtest_record.h"
 #include "pv_vtest_socket.h"
@@ -185,21 +184,22 @@ static int handle_get_capset(struct pv_vtest_client *c, const uint32_t *payload,
     return send_reply(c, PV_VTEST_GET_CAPSET, answer, 1 + words);
 }
 
-#if PV_HAVE_RENDERER_RECORD_BATCH
+#ifdef PV_RENDERER_HAS_RECORD_BATCH
 static void record_batch(void *data, const void *bytes, size_t size)
 {
     pv_vtest_recorder_batch(data, bytes, size);
 }
 #endif
 
-static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
+static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payload,
+                               uint32_t length)
 {
     if (c->ctx)
         return protocol_error(c, "CONTEXT_INIT sent twice");
     if (payload[0] != PV_CAPSET_VENUS)
         return protocol_error(c, "CONTEXT_INIT for capset %" PRIu32 "; only Venus (%d) is served",
                               payload[0], PV_CAPSET_VENUS);
-#if PV_HAVE_RENDERER_RECORD_BATCH
+#ifdef PV_RENDERER_HAS_RECORD_BATCH
     /* The renderer reports every batch it executes (socket, ring, indirect streams). */
     struct pv_renderer_options options = *c->renderer_options;
     if (pv_vtest_recorder_active(&c->recorder)) {
@@ -363,7 +363,7 @@ static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload
 static int submit_run_batch(struct pv_vtest_client *c, const uint32_t *payload,
                             const struct submit_batch *batch)
 {
-#if !PV_HAVE_RENDERER_RECORD_BATCH
+#ifndef PV_RENDERER_HAS_RECORD_BATCH
     /* Without the renderer's hook only socket submissions can be recorded. */
     if (batch->cmd_size)
         pv_vtest_recorder_batch(&c->recorder, &payload[batch->cmd_offset],

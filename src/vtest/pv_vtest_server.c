@@ -23,6 +23,19 @@
 
 #include "pv_log.h"
 
+/* Sanitizer builds check each context worker for leaks: it ends with _exit, which skips the
+ * check LeakSanitizer makes at exit, and the worker is where a guest makes the host allocate. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PV_WORKER_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PV_WORKER_LEAK_CHECK 1
+#endif
+#endif
+#ifdef PV_WORKER_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+#endif
+
 /* How long workers get to finish after SIGTERM before they are killed. */
 #define WORKER_STOP_GRACE_MS 2000
 
@@ -235,6 +248,13 @@ static void run_worker(struct server *s, int client_fd, uint32_t context_id, pid
 
     int rc = pv_vtest_serve_client(client_fd, context_id, s->opts);
     close(client_fd);
+#ifdef PV_WORKER_LEAK_CHECK
+    /* The report goes to the server's log; the status makes the accept loop log it too. */
+    if (__lsan_do_recoverable_leak_check()) {
+        pv_log("context worker %" PRIu32 ": LeakSanitizer found leaks", context_id);
+        rc = PV_VTEST_CLIENT_HOST_ERROR;
+    }
+#endif
     _exit(rc);
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make check-sanitizers`: the whole test suite on a build with AddressSanitizer (leaks included)
+# and UndefinedBehaviorSanitizer, in its own build folder. Any report fails: the sanitizers halt
+# the process that made it, and the tests also look for reports in the server's log.
+#
+# Environment: ASAN_BUILD (default build-asan), BUILD (the normal build, whose guest driver is
+# shared; default build). Extra arguments go to `meson test` (e.g. --suite fuzz).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ASAN_BUILD:-$root/build-asan}
+normal=${BUILD:-$root/build}
+case "$normal" in /*) ;; *) normal=$root/$normal ;; esac
+
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+fi
+ninja -C "$build" || exit 1
+# The guest driver is built once, into the normal build (scripts/setup-guest-driver.sh).
+if [ -e "$normal/guest-driver" ] && [ ! -e "$build/guest-driver" ]; then
+    ln -sfn "$(realpath --relative-to="$build" "$normal/guest-driver")" "$build/guest-driver"
+fi
+
+# Libraries stay loaded (see sanitizer-keep-libraries.c); preloading it ahead of the ASan runtime
+# needs verify_asan_link_order=0.
+keep=$build/sanitizer-keep-libraries.so
+cc -shared -fPIC -O2 -o "$keep" "$root/scripts/sanitizer-keep-libraries.c" || exit 1
+export LD_PRELOAD=$keep${LD_PRELOAD:+:$LD_PRELOAD}
+export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1:verify_asan_link_order=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+exec meson test -C "$build" --print-errorlogs --num-processes 1 "$@"
