@@ -26,12 +26,12 @@ run: guest all
 # The suite (fuzz corpus replays included), then the same suite under ASan and UBSan.
 test: guest all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 1
+	BUILD=$(BUILD) ./scripts/check-sanitizers.sh
 
 # Every benchmark natively, through the reference host and through pvgpu (bench/README.md);
 # writes bench/results/<date>-<machine>.md and the table in bench/README.md.
 bench: guest all
 	/usr/bin/python3 bench/run.py --build-dir $(BUILD) --update-readme
-	BUILD=$(BUILD) ./scripts/check-sanitizers.sh
 
 # libFuzzer targets in build-fuzz (clang), FUZZ_SECONDS each; new inputs stay in build-fuzz.
 fuzz:
