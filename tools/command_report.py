@@ -15,7 +15,8 @@ import sys
 import tempfile
 
 GUEST_PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline',
-                  'queries', 'upload', 'threads', 'events', 'copies']
+                  'queries', 'upload', 'threads', 'events', 'copies',
+                  'renderpass2']
 
 
 def run_workloads(build, stats_dir):

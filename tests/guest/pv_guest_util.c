@@ -856,7 +856,7 @@ VkPipeline pv_graphics_pipeline_create(struct pv_guest *g, const struct pv_graph
         .pDynamicState = d->dynamic_viewport ? &dynamic : NULL,
         .layout = d->layout,
         .renderPass = d->render_pass,
-        .subpass = 0,
+        .subpass = d->subpass,
     };
     VkPipeline pipeline;
     PV_CHECK(g, vkCreateGraphicsPipelines(g->device, VK_NULL_HANDLE, 1, &info, NULL, &pipeline));

@@ -171,6 +171,7 @@ struct pv_graphics_pipeline_desc {
     VkCullModeFlags cull_mode;   /* front face is counter-clockwise */
     bool dynamic_viewport;       /* viewport and scissor dynamic; else width x height */
     VkSampleCountFlagBits samples; /* 0 = 1 sample */
+    uint32_t subpass;            /* of render_pass */
     uint32_t width, height;
 };
 VkPipeline pv_graphics_pipeline_create(struct pv_guest *g, const struct pv_graphics_pipeline_desc *desc);
