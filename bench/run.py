@@ -60,8 +60,9 @@ class Metric:
 class Workload:
     """A pvbench workload: its arguments in full and quick mode and the metrics of its row(s)."""
 
-    def __init__(self, name, full, quick, metrics, latency=False, needs_map=False, target=None):
+    def __init__(self, name, full, quick, metrics, latency=False, needs_map=False, target=None, extras=()):
         self.name, self.full, self.quick, self.metrics = name, full, quick, metrics
+        self.extras = extras        # further result keys, shown per repetition: where the time goes
         self.latency = latency      # compare pvgpu† with reference† (lavapipe's waits make native moot)
         self.needs_map = needs_map  # cannot run with --no-map: n/a through the reference
         self.target = target or {}  # metric key -> target text
@@ -86,27 +87,29 @@ def fmt_plain(v):
 
 
 WORKLOADS = [
-    Workload('roundtrip', ['--size', '20000'], ['--size', '3000'],
+    Workload('roundtrip', ['--size', '20000'], ['--size', '5000'],
              [Metric('p50_us', 'round trip p50: %(call)s', 'us', False, fmt_us),
               Metric('p99_us', 'round trip p99: %(call)s', 'us', False, fmt_us)],
-             latency=True, target={'p50_us': '≤ 0.8× reference†', 'p99_us': '≤ 30 us; ≤ 0.8× reference†'}),
-    Workload('submit', ['--size', '2000'], ['--size', '500'],
+             latency=True, target={'p50_us': '≤ 0.8× reference†', 'p99_us': '≤ 30 us; ≤ 0.8× reference†'},
+             extras=['mean_us', 'min_us', 'max_us']),
+    Workload('submit', ['--size', '5000'], ['--size', '1000'],
              [Metric('us_per_iter', 'submit + wait, empty command buffer', 'us', False, fmt_us)],
-             latency=True, target={'us_per_iter': '≤ 0.8× reference†'}),
-    Workload('draws', ['--size', '100000', '--iterations', '5'], ['--size', '100000', '--iterations', '2'],
+             latency=True, target={'us_per_iter': '≤ 0.8× reference†'}, extras=['p50_us', 'p99_us']),
+    Workload('draws', ['--size', '100000', '--iterations', '10'], ['--size', '100000', '--iterations', '3'],
              [Metric('draws_per_s', 'draws: %(draws)s per command buffer, push constants', 'draws/s', True,
                      fmt_rate)],
-             target={'draws_per_s': '≥ 0.90 of native'}),
-    Workload('cube', ['--size', '512', '--iterations', '300'], ['--size', '512', '--iterations', '60'],
+             target={'draws_per_s': '≥ 0.90 of native'}, extras=['record_ms', 'submit_wait_ms']),
+    Workload('cube', ['--size', '512', '--iterations', '2000'], ['--size', '512', '--iterations', '300'],
              [Metric('fps', 'cube %(edge)sx%(edge)s, readback each frame', 'frames/s', True, fmt_plain)],
-             target={'fps': '≥ 0.90 of native'}),
+             target={'fps': '≥ 0.90 of native'}, extras=['ms_per_frame']),
     Workload('upload', ['--size', '256', '--iterations', '5'], ['--size', '64', '--iterations', '3'],
              [Metric('mib_per_s', 'upload %(mib)s MiB: memcpy + copy to device-local', 'MiB/s', True, fmt_plain)],
-             needs_map=True, target={'mib_per_s': '≥ 0.85 of native'}),
+             needs_map=True, target={'mib_per_s': '≥ 0.85 of native'},
+             extras=['memcpy_mib_per_s', 'copy_mib_per_s', 'cold_mib_per_s']),
     Workload('compute', ['--size', '64M', '--iterations', '10'], ['--size', '16M', '--iterations', '3'],
              [Metric('elements_per_s', 'compute y = a*x + y, %(elements_m)s floats', 'elements/s', True,
                      fmt_rate)],
-             target={'elements_per_s': '≥ 0.95 of native'}),
+             target={'elements_per_s': '≥ 0.95 of native'}, extras=['ms_per_pass']),
 ]
 WORKLOAD_NAMES = [w.name for w in WORKLOADS] + ['memory']
 MEMORY_GUESTS = [1, 4, 16]
@@ -561,7 +564,7 @@ def build_table(results, ways, workloads, memory_guests):
             for way in ways:
                 outcomes = [o for n in memory_guests for o in per_way.get((way, n), [])]
                 if way == 'pvgpu-crutch':
-                    cells.append('not run')
+                    cells.append('–')  # the crutches change nothing an idle guest does
                     continue
                 value = getter(way)
                 values[way] = value
@@ -605,6 +608,15 @@ def raw_lines(results, ways, workloads, memory_guests):
                         metric.fmt(o.values[metric.key]) if o.status == 'ok' and metric.key in o.values
                         else o.status for o in outcomes)))
             out.append('- %s %s (%s): %s' % (workload.name, metric.key, metric.unit, '; '.join(parts)))
+        for key in workload.extras:
+            parts = []
+            for way in ways:
+                outcomes = results.get(workload.name, {}).get(way, [])
+                if outcomes:
+                    parts.append('%s [%s]' % (WAY_TITLES[way], ', '.join(
+                        fmt_plain(o.values[key]) if o.status == 'ok' and isinstance(o.values.get(key), float)
+                        else o.status for o in outcomes)))
+            out.append('- %s %s: %s' % (workload.name, key, '; '.join(parts)))
     for n in memory_guests:
         parts = []
         for way in ways:
@@ -703,6 +715,8 @@ def main():
     parser.add_argument('--timeout', type=float, help='seconds per run (default 300, quick 120)')
     parser.add_argument('--settle', type=float, default=1.0, help='seconds between the last guest ready and '
                         'the memory sample (%(default)s)')
+    parser.add_argument('--revision', help='what pvgpu was built from, for the results file (default: git describe '
+                        '--dirty of this checkout)')
     parser.add_argument('--machine', help='machine name in the results file name (default: the host name)')
     parser.add_argument('--results-dir', default=os.path.join(HERE, 'results'),
                         help='where <date>-<machine>.md goes (%(default)s)')
@@ -782,8 +796,10 @@ def main():
                     continue
                 outcome = runner.run_workload(way, workload, extra)
                 results.setdefault(workload.name, {}).setdefault(way, []).append(outcome)
-                shown = ' '.join('%s=%s' % (m.key, m.fmt(outcome.values[m.key])) for m in workload.metrics
-                                 if isinstance(outcome.values.get(m.key), float))
+                shown = ' '.join(['%s=%s' % (m.key, m.fmt(outcome.values[m.key])) for m in workload.metrics
+                                  if isinstance(outcome.values.get(m.key), float)] +
+                                 ['%s=%s' % (k, fmt_plain(outcome.values[k])) for k in workload.extras
+                                  if isinstance(outcome.values.get(k), float)])
                 print('  rep %d %-9s %-12s %-7s %5.1fs %s' % (rep + 1, workload.name, WAY_TITLES[way],
                                                                outcome.status, outcome.seconds, shown))
                 sys.stdout.flush()
@@ -844,7 +860,7 @@ def main():
                                                                 memory_total(), platform.release()),
         '- host Vulkan device: %s (ICD %s)' % (runner.device_name or 'unknown', args.host_icd),
         '- packages: %s' % package_versions(['mesa-vulkan-drivers', 'virgl-server', 'libvulkan1']),
-        '- source: %s; pvgpu %s; guest driver %s' % (git_describe(), args.pvgpu, args.guest_icd),
+        '- source: %s; pvgpu %s; guest driver %s' % (args.revision or git_describe(), args.pvgpu, args.guest_icd),
         '- started %s, finished %s; load average at start %s, at end %s' % (
             started.strftime('%Y-%m-%d %H:%M:%S'), finished.strftime('%H:%M:%S'), load_start, load_end),
         '- mode: %s, %d repetition(s), workloads in the order run, ways interleaved within each' % (
