@@ -93,4 +93,19 @@ const char *pv_context_fatal_reason(const struct pv_context *ctx);
 #include <stdio.h>
 void pv_renderer_print_commands(FILE *out);
 
+/* -- For VMM transports (virtio-gpu device model, virglrenderer-compatible library); in
+ * pv_renderer_vmm.c. -- */
+
+/* Creates blob resource res_id over memory the transport has mapped: a VMM's guest pages, or
+ * the pages of a blob another context created. The renderer takes over the mapping (map, size
+ * bytes; munmap'd when its last reference goes) and fd (-1 for none; closed then): what the
+ * guest writes to those pages is what the context reads. Returns 0, or -1 after logging why,
+ * in which case map and fd are still the caller's. */
+int pv_context_adopt_blob(struct pv_context *ctx, uint32_t res_id, void *map, size_t size, int fd);
+
+/* Blocks until all work submitted so far to every queue of the context has completed (a fence
+ * on a ring the transport cannot tie to one queue). Returns 0, or -1 once the context is fatal
+ * (a lost device makes it so). */
+int pv_context_wait_idle(struct pv_context *ctx);
+
 #endif

@@ -1,0 +1,483 @@
+/* libvirglrenderer.so.1 made of PearVisor GPU: the virglrenderer entry points Venus users call,
+ * on top of the same GPU core as the virtio-gpu device model (src/virtio-gpu/pv_gpu_core.h).
+ * The ABI is process-global (virgl_renderer_init takes no handle back), so this file keeps the
+ * one piece of global state of the project: the initialized core and the caller's callbacks.
+ * Contexts run in the caller's process; there is no render server. */
+#define _GNU_SOURCE
+#include "virglrenderer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pv_gpu_core.h"
+#include "pv_log.h"
+
+static struct {
+    bool initialized;
+    void *cookie;
+    int flags;
+    void (*write_fence)(void *cookie, uint32_t fence);
+    void (*write_context_fence)(void *cookie, uint32_t ctx_id, uint32_t ring_idx,
+                                uint64_t fence_id);
+    struct pv_gpu *gpu;
+    virgl_debug_callback_type debug_callback;
+    bool warned_gl;
+} state;
+
+static int status_errno(enum pv_gpu_status status)
+{
+    switch (status) {
+    case PV_GPU_OK: return 0;
+    case PV_GPU_ERR_OUT_OF_MEMORY: return -ENOMEM;
+    default: return -EINVAL;
+    }
+}
+
+static bool env_flag(const char *name)
+{
+    const char *value = getenv(name);
+    return value && *value && strcmp(value, "0") != 0;
+}
+
+/* Only Venus is served; say so once when a caller reaches for OpenGL. */
+static int gl_not_served(const char *what)
+{
+    if (!state.warned_gl) {
+        pv_log("virglrenderer: %s: OpenGL (virgl) is not served by PearVisor GPU, only Venus",
+               what);
+        state.warned_gl = true;
+    }
+    return -EINVAL;
+}
+
+static void fence_retired(void *data, const struct pv_gpu_fence *fence)
+{
+    (void)data;
+    if (fence->on_ring) {
+        if (state.write_context_fence)
+            state.write_context_fence(state.cookie, fence->ctx_id, fence->ring_idx,
+                                      fence->fence_id);
+    } else if (state.write_fence) {
+        state.write_fence(state.cookie, (uint32_t)fence->fence_id);
+    }
+}
+
+/* -- lifetime --------------------------------------------------------------------------- */
+
+PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
+                                        struct virgl_renderer_callbacks *cb)
+{
+    if (state.initialized)
+        return state.cookie == cookie ? 0 : -EBUSY;
+    if (!cb || cb->version < 1) {
+        pv_log("virglrenderer: init without callbacks");
+        return -EINVAL;
+    }
+    if (!(flags & VIRGL_RENDERER_VENUS))
+        pv_log("virglrenderer: init without VIRGL_RENDERER_VENUS: no capset will be offered");
+    state.cookie = cookie;
+    state.flags = flags;
+    state.write_fence = cb->write_fence;
+    state.write_context_fence = cb->version >= 3 ? cb->write_context_fence : NULL;
+
+    /* The caller has no way to pass renderer options: they come from the environment. */
+    struct pv_gpu_options options = {
+        .renderer = { .portable = env_flag("PVGPU_PORTABLE"),
+                      .validate = env_flag("PVGPU_VALIDATE") },
+        .fence_retired = fence_retired,
+        /* virglrenderer calls back from the retiring thread with ASYNC_FENCE_CB, and from
+         * virgl_renderer_poll otherwise. */
+        .direct_fence_callbacks = (flags & VIRGL_RENDERER_ASYNC_FENCE_CB) != 0,
+    };
+    state.gpu = pv_gpu_create(&options);
+    if (!state.gpu)
+        return -ENOMEM;
+    state.initialized = true;
+    pv_log("virglrenderer: PearVisor GPU initialized (flags %#x%s)", (unsigned)flags,
+           options.renderer.portable ? ", portable" : "");
+    return 0;
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_cleanup(void *cookie)
+{
+    (void)cookie;
+    if (!state.initialized)
+        return;
+    pv_gpu_destroy(state.gpu);
+    virgl_debug_callback_type debug_callback = state.debug_callback;
+    memset(&state, 0, sizeof(state));
+    state.debug_callback = debug_callback;
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_reset(void)
+{
+    if (state.initialized)
+        pv_gpu_reset(state.gpu);
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_poll(void)
+{
+    if (state.initialized)
+        pv_gpu_poll(state.gpu, false, 0);
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_get_poll_fd(void)
+{
+    if (!state.initialized || !(state.flags & VIRGL_RENDERER_THREAD_SYNC))
+        return -1;
+    return pv_gpu_poll_fd(state.gpu);
+}
+
+PV_VIRGL_EXPORT virgl_debug_callback_type virgl_set_debug_callback(virgl_debug_callback_type cb)
+{
+    /* Kept for the ABI; PearVisor GPU logs to stderr with its own prefix. */
+    virgl_debug_callback_type old = state.debug_callback;
+    state.debug_callback = cb;
+    return old;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_execute(void *execute_args, uint32_t execute_size)
+{
+    struct virgl_renderer_hdr *hdr = execute_args;
+    if (!hdr || execute_size < sizeof(*hdr) || hdr->size != execute_size)
+        return -EINVAL;
+    if (hdr->stype == VIRGL_RENDERER_STRUCTURE_TYPE_SUPPORTED_STRUCTURES &&
+        execute_size >= sizeof(struct virgl_renderer_supported_structures)) {
+        struct virgl_renderer_supported_structures *s = execute_args;
+        s->out_supported_structures_mask =
+            s->in_stype_version == 0 ? VIRGL_RENDERER_STRUCTURE_TYPE_EXPORT_QUERY : 0;
+        return 0;
+    }
+    if (hdr->stype == VIRGL_RENDERER_STRUCTURE_TYPE_EXPORT_QUERY &&
+        execute_size >= sizeof(struct virgl_renderer_export_query)) {
+        /* Blobs are plain memory, not images with a fourcc: nothing to export this way. */
+        struct virgl_renderer_export_query *q = execute_args;
+        q->out_num_fds = 0;
+        q->out_fourcc = 0;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* -- capsets ---------------------------------------------------------------------------- */
+
+PV_VIRGL_EXPORT void virgl_renderer_get_cap_set(uint32_t set, uint32_t *max_ver,
+                                                uint32_t *max_size)
+{
+    uint32_t version = 0, size = 0;
+    if (state.initialized && (state.flags & VIRGL_RENDERER_VENUS))
+        pv_gpu_capset_info(set, &version, &size);
+    if (max_ver)
+        *max_ver = size ? version : 0;
+    if (max_size)
+        *max_size = size;
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_fill_caps(uint32_t set, uint32_t version, void *caps)
+{
+    uint32_t max_version, max_size;
+    virgl_renderer_get_cap_set(set, &max_version, &max_size);
+    if (!caps || !max_size || version > max_version)
+        return;
+    pv_gpu_capset_fill(set, version, caps, max_size);
+}
+
+/* -- contexts --------------------------------------------------------------------------- */
+
+PV_VIRGL_EXPORT int virgl_renderer_context_create(uint32_t handle, uint32_t nlen,
+                                                  const char *name)
+{
+    (void)handle;
+    (void)nlen;
+    (void)name;
+    return gl_not_served("virgl_renderer_context_create");
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_context_create_with_flags(uint32_t ctx_id, uint32_t ctx_flags,
+                                                             uint32_t nlen, const char *name)
+{
+    if (!state.initialized)
+        return -EINVAL;
+    if (ctx_flags & ~(uint32_t)VIRGL_RENDERER_CONTEXT_FLAG_CAPSET_ID_MASK)
+        return -EINVAL;
+    uint32_t capset = ctx_flags & VIRGL_RENDERER_CONTEXT_FLAG_CAPSET_ID_MASK;
+    if (capset != PV_CAPSET_VENUS)
+        return gl_not_served("a context for a capset other than Venus");
+    /* Creating an existing context again with the same capset is not an error. */
+    if (pv_gpu_context_exists(state.gpu, ctx_id))
+        return 0;
+    return status_errno(pv_gpu_context_create(state.gpu, ctx_id, capset, name, name ? nlen : 0));
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_context_destroy(uint32_t handle)
+{
+    if (state.initialized)
+        pv_gpu_context_destroy(state.gpu, handle);
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_submit_cmd(void *buffer, int ctx_id, int ndw)
+{
+    if (!state.initialized || ndw < 0 || (ndw && !buffer))
+        return -EINVAL;
+    /* The buffer is the caller's own memory (the VMM copied it out of the guest). */
+    return status_errno(pv_gpu_context_submit(state.gpu, (uint32_t)ctx_id, buffer,
+                                              (size_t)ndw * sizeof(uint32_t)));
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_ctx_attach_resource(int ctx_id, int res_handle)
+{
+    if (state.initialized)
+        pv_gpu_context_attach(state.gpu, (uint32_t)ctx_id, (uint32_t)res_handle);
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_ctx_detach_resource(int ctx_id, int res_handle)
+{
+    if (state.initialized)
+        pv_gpu_context_detach(state.gpu, (uint32_t)ctx_id, (uint32_t)res_handle);
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_force_ctx_0(void)
+{
+}
+
+/* -- fences ----------------------------------------------------------------------------- */
+
+PV_VIRGL_EXPORT int virgl_renderer_create_fence(int client_fence_id, uint32_t ctx_id)
+{
+    if (!state.initialized)
+        return -EINVAL;
+    bool retired;
+    return status_errno(pv_gpu_fence_create(state.gpu, ctx_id, false, 0,
+                                            (uint32_t)client_fence_id, 0, &retired));
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags,
+                                                        uint32_t ring_idx, uint64_t fence_id)
+{
+    if (!state.initialized || (flags & ~(uint32_t)VIRGL_RENDERER_FENCE_FLAG_MERGEABLE))
+        return -EINVAL;
+    bool retired;
+    return status_errno(pv_gpu_fence_create(state.gpu, ctx_id, true, ring_idx, fence_id, 0,
+                                            &retired));
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_context_poll(uint32_t ctx_id)
+{
+    if (state.initialized)
+        pv_gpu_poll(state.gpu, true, ctx_id);
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_context_get_poll_fd(uint32_t ctx_id)
+{
+    if (!state.initialized || !(state.flags & VIRGL_RENDERER_THREAD_SYNC))
+        return -1;
+    return pv_gpu_context_poll_fd(state.gpu, ctx_id);
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_export_fence(uint32_t client_fence_id, int *fd)
+{
+    /* Sync files are a Linux-only path; the portable host has none. */
+    (void)client_fence_id;
+    (void)fd;
+    return -EINVAL;
+}
+
+/* -- blob resources --------------------------------------------------------------------- */
+
+PV_VIRGL_EXPORT int
+virgl_renderer_resource_create_blob(const struct virgl_renderer_resource_create_blob_args *args)
+{
+    if (!state.initialized || !args)
+        return -EINVAL;
+    if (args->blob_mem == VIRGL_RENDERER_BLOB_MEM_GUEST && args->num_iovs && !args->iovecs)
+        return -EINVAL;
+    struct pv_gpu_blob_args blob = {
+        .res_id = args->res_handle,
+        .ctx_id = args->ctx_id,
+        .blob_mem = args->blob_mem,
+        .blob_flags = args->blob_flags,
+        .blob_id = args->blob_id,
+        .size = args->size,
+        .iov = args->blob_mem == VIRGL_RENDERER_BLOB_MEM_GUEST ? args->iovecs : NULL,
+        .iov_count = args->blob_mem == VIRGL_RENDERER_BLOB_MEM_GUEST ? args->num_iovs : 0,
+    };
+    return status_errno(pv_gpu_resource_create_blob(state.gpu, &blob));
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_map(uint32_t res_handle, void **map,
+                                                uint64_t *out_size)
+{
+    if (!state.initialized || !map)
+        return -EINVAL;
+    struct pv_gpu_resource_info info;
+    if (pv_gpu_resource_info(state.gpu, res_handle, &info) != PV_GPU_OK ||
+        info.blob_mem != VIRGL_RENDERER_BLOB_MEM_HOST3D ||
+        !(info.blob_flags & VIRGL_RENDERER_BLOB_FLAG_USE_MAPPABLE))
+        return -EINVAL;
+    uint64_t size;
+    int ret = status_errno(pv_gpu_resource_map(state.gpu, res_handle, map, &size));
+    if (ret == 0 && out_size)
+        *out_size = size;
+    return ret;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_unmap(uint32_t res_handle)
+{
+    /* The mapping lives as long as the resource; unmapping only has to be valid. */
+    struct pv_gpu_resource_info info;
+    if (!state.initialized || pv_gpu_resource_info(state.gpu, res_handle, &info) != PV_GPU_OK)
+        return -EINVAL;
+    return 0;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_get_map_info(uint32_t res_handle, uint32_t *map_info)
+{
+    struct pv_gpu_resource_info info;
+    if (!state.initialized || !map_info ||
+        pv_gpu_resource_info(state.gpu, res_handle, &info) != PV_GPU_OK ||
+        !(info.blob_flags & VIRGL_RENDERER_BLOB_FLAG_USE_MAPPABLE))
+        return -EINVAL;
+    *map_info = VIRGL_RENDERER_MAP_CACHE_CACHED;
+    return 0;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_export_blob(uint32_t res_id, uint32_t *fd_type,
+                                                        int *fd)
+{
+    if (!state.initialized || !fd_type || !fd)
+        return -EINVAL;
+    int ret = status_errno(pv_gpu_resource_export(state.gpu, res_id, fd));
+    if (ret == 0)
+        *fd_type = VIRGL_RENDERER_BLOB_FD_TYPE_SHM;   /* a memfd */
+    return ret;
+}
+
+PV_VIRGL_EXPORT int
+virgl_renderer_resource_import_blob(const struct virgl_renderer_resource_import_blob_args *args)
+{
+    (void)args;
+    return -EINVAL;
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_resource_unref(uint32_t res_handle)
+{
+    if (state.initialized)
+        pv_gpu_resource_unref(state.gpu, res_handle);
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_resource_set_priv(uint32_t res_handle, void *priv)
+{
+    if (state.initialized)
+        pv_gpu_resource_set_priv(state.gpu, res_handle, priv);
+}
+
+PV_VIRGL_EXPORT void *virgl_renderer_resource_get_priv(uint32_t res_handle)
+{
+    return state.initialized ? pv_gpu_resource_get_priv(state.gpu, res_handle) : NULL;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_get_info(int res_handle,
+                                                     struct virgl_renderer_resource_info *info)
+{
+    /* Blobs have no texture, format or size to report; virglrenderer says EINVAL too. */
+    (void)res_handle;
+    (void)info;
+    return -EINVAL;
+}
+
+/* -- OpenGL-era entry points ------------------------------------------------------------ */
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_create(struct virgl_renderer_resource_create_args *args,
+                                                   struct iovec *iov, uint32_t num_iovs)
+{
+    (void)args;
+    (void)iov;
+    (void)num_iovs;
+    return gl_not_served("virgl_renderer_resource_create");
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_import_eglimage(
+    struct virgl_renderer_resource_create_args *args, void *image)
+{
+    (void)args;
+    (void)image;
+    return gl_not_served("virgl_renderer_resource_import_eglimage");
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_attach_iov(int res_handle, struct iovec *iov,
+                                                       int num_iovs)
+{
+    (void)res_handle;
+    (void)iov;
+    (void)num_iovs;
+    return gl_not_served("virgl_renderer_resource_attach_iov");
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_resource_detach_iov(int res_handle, struct iovec **iov,
+                                                        int *num_iovs)
+{
+    (void)res_handle;
+    if (iov)
+        *iov = NULL;
+    if (num_iovs)
+        *num_iovs = 0;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_transfer_read_iov(uint32_t handle, uint32_t ctx_id,
+                                                     uint32_t level, uint32_t stride,
+                                                     uint32_t layer_stride, struct virgl_box *box,
+                                                     uint64_t offset, struct iovec *iov,
+                                                     int iovec_cnt)
+{
+    (void)handle, (void)ctx_id, (void)level, (void)stride, (void)layer_stride, (void)box;
+    (void)offset, (void)iov, (void)iovec_cnt;
+    return gl_not_served("virgl_renderer_transfer_read_iov");
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_transfer_write_iov(uint32_t handle, uint32_t ctx_id, int level,
+                                                      uint32_t stride, uint32_t layer_stride,
+                                                      struct virgl_box *box, uint64_t offset,
+                                                      struct iovec *iovec,
+                                                      unsigned int iovec_cnt)
+{
+    (void)handle, (void)ctx_id, (void)level, (void)stride, (void)layer_stride, (void)box;
+    (void)offset, (void)iovec, (void)iovec_cnt;
+    return gl_not_served("virgl_renderer_transfer_write_iov");
+}
+
+PV_VIRGL_EXPORT void *virgl_renderer_get_cursor_data(uint32_t resource_id, uint32_t *width,
+                                                     uint32_t *height)
+{
+    (void)resource_id;
+    if (width)
+        *width = 0;
+    if (height)
+        *height = 0;
+    return NULL;
+}
+
+PV_VIRGL_EXPORT void virgl_renderer_get_rect(int resource_id, struct iovec *iov,
+                                             unsigned int num_iovs, uint32_t offset, int x, int y,
+                                             int width, int height)
+{
+    (void)resource_id, (void)iov, (void)num_iovs, (void)offset, (void)x, (void)y;
+    (void)width, (void)height;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_get_fd_for_texture(uint32_t tex_id, int *fd)
+{
+    (void)tex_id;
+    (void)fd;
+    return -EINVAL;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_get_fd_for_texture2(uint32_t tex_id, int *fd, int *stride,
+                                                       int *offset)
+{
+    (void)tex_id, (void)fd, (void)stride, (void)offset;
+    return -EINVAL;
+}

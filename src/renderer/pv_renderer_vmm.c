@@ -1,0 +1,70 @@
+/* What the VMM transports need of the renderer beyond what vtest does: blobs over memory the
+ * transport mapped (a VM's guest pages), and waiting for every queue of a context, for fences
+ * on rings that no single queue stands for. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pv_context.h"
+#include "pv_device.h"
+#include "pv_instance.h"
+#include "pv_log.h"
+
+int pv_context_adopt_blob(struct pv_context *ctx, uint32_t res_id, void *map, size_t size, int fd)
+{
+    if (!map || size == 0) {
+        pv_log("context %u (%s): blob %u: no memory to adopt", ctx->id, ctx->name, res_id);
+        return -1;
+    }
+    pthread_mutex_lock(&ctx->mutex);
+    int ret = -1;
+    if (ctx->blob_count >= ctx->options.max_blobs) {
+        pv_log("context %u (%s): blob limit of %u reached", ctx->id, ctx->name,
+               ctx->options.max_blobs);
+        goto out;
+    }
+    if (res_id == 0 || pv_context_find_blob(ctx, res_id)) {
+        pv_log("context %u (%s): blob id %u is zero or taken", ctx->id, ctx->name, res_id);
+        goto out;
+    }
+    struct pv_blob *blob = calloc(1, sizeof(*blob));
+    if (!blob) {
+        pv_log("context %u (%s): out of memory for blob %u", ctx->id, ctx->name, res_id);
+        goto out;
+    }
+    blob->res_id = res_id;
+    blob->refs = 1;
+    blob->map = map;
+    blob->size = size;
+    blob->fd = fd;
+    blob->next = ctx->blobs;
+    ctx->blobs = blob;
+    ctx->blob_count++;
+    ret = 0;
+out:
+    pthread_mutex_unlock(&ctx->mutex);
+    return ret;
+}
+
+int pv_context_wait_idle(struct pv_context *ctx)
+{
+    /* Under the lock, as pv_context_wait_queue: queue access needs external synchronization
+     * against the ring workers' submissions. */
+    pthread_mutex_lock(&ctx->mutex);
+    for (struct pv_instance *instance = ctx->instances; instance && !ctx->fatal;
+         instance = instance->next) {
+        for (struct pv_device *device = instance->devices; device && !ctx->fatal;
+             device = device->next) {
+            for (struct pv_queue *queue = device->queues; queue; queue = queue->next) {
+                if (device->dispatch.vkQueueWaitIdle(queue->handle) == VK_ERROR_DEVICE_LOST) {
+                    pv_context_set_fatal(ctx, "fence: device lost while waiting for a queue");
+                    break;
+                }
+            }
+        }
+    }
+    bool fatal = ctx->fatal;
+    pthread_mutex_unlock(&ctx->mutex);
+    return fatal ? -1 : 0;
+}
