@@ -575,7 +575,7 @@ def build_table(results, ways, workloads, memory_guests):
                 else:
                     cells.append('/'.join(sorted(set(o.status for o in outcomes if o.status != 'ok'))) or '–')
             native, pvgpu = values.get('native'), values.get('pvgpu')
-            delta = '+%.1f MiB' % (pvgpu - native) if diff and native is not None and pvgpu is not None else '–'
+            delta = '%+.1f MiB' % (pvgpu - native) if diff and native is not None and pvgpu is not None else '–'
             row = [label, unit] + cells + [delta]
             if 'reference' in ways:
                 row.append('–')
