@@ -5,14 +5,16 @@ garbage, and the server stays up.
 Inside a private mount namespace with a fresh tmpfs on /tmp (the 22.3.6 driver's socket path is
 fixed at /tmp/.virgl_test), the test starts `pvgpu serve`, then at the same time
 
-  - 4 instances of guest_cube on the Venus guest driver (each under `timeout`), each started
-    again while the garbage guest is still at work (up to --cube-rounds runs per instance), and
+  - 4 instances of guest_cube on the Venus guest driver (each under `timeout`), each run
+    --cube-rounds times in a row and then again while the garbage guest is still at work (up to
+    --cube-max-rounds), and
   - test_garbage_guest, which connects many times in a row (and in overlapping pairs), sending
     one kind of garbage per connection: random bytes instead of a vtest header, random vtest
     messages after a valid handshake, random and mutated Venus streams, truncated commands, ids
     of freed and never-created objects, counts near 2^32 and 2^64, out-of-bounds blob offsets,
     a ring whose tail runs ahead of its buffer, unknown command types, guests killed in the
-    middle of a message.
+    middle of a message. It goes through its cases at least once, and again while cube guests
+    are still running, so that the garbage lasts as long as they do.
 
 It asserts:
   - every cube run exits 0 with `PASS cube` and digests identical to a native run of guest_cube
@@ -103,16 +105,20 @@ def run_cube(program, env, timeout, out_dir):
             time.monotonic() - start)
 
 
-def cube_slot(slot, program, env, args, garbage_done, results):
-    """Runs guest_cube once, then again while the garbage guest is still sending."""
-    for round_ in range(args.cube_rounds):
-        if round_ and garbage_done.is_set():
+def cube_slot(slot, program, env, args, garbage_done, results, slot_done):
+    """Runs guest_cube --cube-rounds times in a row, then again while the garbage guest goes on."""
+    for round_ in range(max(args.cube_rounds, args.cube_max_rounds)):
+        if round_ == args.cube_rounds:
+            slot_done()
+        if round_ >= args.cube_rounds and garbage_done.is_set():
             break
         out_dir = os.path.join(args.out_dir, 'cube-%d' % slot)
         code, output, errors, seconds = run_cube(program, env, args.timeout, out_dir)
         with open(os.path.join(out_dir, 'run-%d.log' % round_), 'w') as log:
             log.write('--- stdout\n%s--- stderr\n%s--- exit %d, %.1f s\n' % (output, errors, code, seconds))
         results.append(CubeRun(slot, round_, code, output, errors, seconds))
+    if round_ < args.cube_rounds:
+        slot_done()
 
 
 def read_log(path):
@@ -256,23 +262,38 @@ def run_guests(args, env, program, native_digest, server, log_path, failures, st
     # 3. Four cube guests and the garbage guest, all at once.
     garbage_out = os.path.join(args.out_dir, 'garbage.txt')
     garbage_err = os.path.join(args.out_dir, 'garbage-stderr.txt')
-    garbage_done = threading.Event()
     results = []
-    slots = [threading.Thread(target=cube_slot, args=(slot, program, guest_env, args, garbage_done, results))
+    # The garbage guest starts another pass of its cases while this file exists: until every cube
+    # guest has had its --cube-rounds runs.
+    cubes_running = '/tmp/.hostile-neighbour-cubes-running'
+    open(cubes_running, 'w').close()
+    pending = [args.cubes]
+    lock = threading.Lock()
+
+    def slot_done():
+        with lock:
+            pending[0] -= 1
+            if pending[0] == 0:
+                os.unlink(cubes_running)
+
+    garbage_done = threading.Event()
+    slots = [threading.Thread(target=cube_slot, args=(slot, program, guest_env, args, garbage_done, results,
+                                                      slot_done))
              for slot in range(1, args.cubes + 1)]
     phase_start = time.monotonic()
     with open(garbage_out, 'w') as out, open(garbage_err, 'w') as err:
-        garbage = subprocess.Popen(['timeout', '%d' % args.garbage_timeout, args.garbage_guest, '--socket', SOCKET]
-                                   + (['--seed', args.seed] if args.seed else []),
+        garbage = subprocess.Popen(['timeout', '%d' % args.garbage_timeout, args.garbage_guest, '--socket', SOCKET,
+                                    '--while-exists', cubes_running]
+                                   + (['--seed', args.seed] if args.seed else []) + args.garbage_arg,
                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=base_env())
         for t in slots:
             t.start()
         garbage_code = garbage.wait()
-    garbage_done.set()
-    garbage_seconds = time.monotonic() - phase_start
-    for t in slots:
-        t.join()
-    cube_seconds = time.monotonic() - phase_start
+        garbage_seconds = time.monotonic() - phase_start
+        garbage_done.set()
+        for t in slots:
+            t.join()
+        cube_seconds = time.monotonic() - phase_start
 
     # Cube guests.
     results.sort(key=lambda r: (r.slot, r.round))
@@ -446,24 +467,33 @@ def run_guests(args, env, program, native_digest, server, log_path, failures, st
     # Summary.
     total = time.monotonic() - started
     print()
-    print('garbage connections (%s):' % garbage_out)
+    print('garbage connections (%s), each case once and every failure:' % garbage_out)
+    shown = set()
+    repeats = 0
     for c, ctx, reasons in rows:
         state = 'ok  ' if c['result'] == 'ok' and (reasons or not c['context']) else 'FAIL'
+        if state == 'ok  ' and c['case'] in shown:
+            repeats += 1
+            continue
+        shown.add(c['case'])
         where = ('ctx %-4d' % ctx) if ctx is not None else 'no ctx  '
         print('  %s %3d %-28s %s closed by %-5s %s' % (state, c['index'], c['case'], where, c['closed'],
                                                        short(reasons[0] if reasons else '(no reason logged)', 90)))
+    if repeats:
+        print('  (and %d more connections repeating these cases, all ok)' % repeats)
     print()
-    print('cube guests: %d runs (%s per instance) while the garbage guest ran %.1f s; %d failed' % (
-        len(results), '/'.join(str(n) for n in per_slot), garbage_seconds, bad_cubes))
-    print('garbage guest: %d connections (%d without a context), exit %d' % (
-        len(conns), len(expected_anonymous), garbage_code))
+    print('cube guests: %d runs (%s per instance) in %.1f s; %d failed' % (
+        len(results), '/'.join(str(n) for n in per_slot), cube_seconds, bad_cubes))
+    passes = re.search(r'in (\d+) passes', garbage_text)
+    print('garbage guest: %d connections (%d without a context) in %s passes, %.1f s, exit %d' % (
+        len(conns), len(expected_anonymous), passes.group(1) if passes else '?', garbage_seconds, garbage_code))
     print('contexts: %d created, %d torn down with nothing left' % (
         len(log.created), sum(1 for c in log.teardown.values() if c[0] == (0, 0, 0, 0))))
     print('server: alive after the guests: %s; vulkaninfo --summary: %s%s; SIGTERM exit status: %s' % (
         'yes' if alive_after_garbage else 'NO', 'ok' if vulkaninfo_ok else 'FAILED',
         ' (%s)' % vulkaninfo_device if vulkaninfo_device else '', stop_status))
     print('killed workers: %d, sanitizer reports: %d' % (len(log.killed), len(log.sanitizer)))
-    print('time: %.1f s (guests %.1f s)' % (total, cube_seconds))
+    print('time: %.1f s' % total)
     print()
     if failures:
         print('failures:')
@@ -490,11 +520,15 @@ def main():
     parser.add_argument('--garbage-guest', default=os.path.join(build, 'tests', 'test_garbage_guest'))
     parser.add_argument('--out-dir', default=os.path.join(build, 'tests', 'hostile-neighbour'))
     parser.add_argument('--cubes', type=int, default=4, help='cube guests at once')
-    parser.add_argument('--cube-rounds', type=int, default=10,
-                        help='most runs per cube guest; runs after the first start only while the garbage goes on')
+    parser.add_argument('--cube-rounds', type=int, default=10, help='runs of each cube guest, one after the other')
+    parser.add_argument('--cube-max-rounds', type=int, default=100,
+                        help='most runs of each cube guest while the garbage guest goes on')
     parser.add_argument('--timeout', type=int, default=120, help='seconds per guest_cube run')
     parser.add_argument('--garbage-timeout', type=int, default=150, help='seconds for the garbage guest')
     parser.add_argument('--seed', help='seed for the garbage guest (default: its own)')
+    parser.add_argument('--garbage-arg', action='append', default=[],
+                        help='extra argument for the garbage guest (repeatable), e.g. --garbage-arg=--only '
+                             '--garbage-arg=ring-tail-ahead to reproduce one case')
     args = parser.parse_args()
 
     for name in ('pvgpu', 'guest_icd', 'bin_dir', 'garbage_guest', 'out_dir', 'host_icd'):

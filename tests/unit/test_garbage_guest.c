@@ -17,8 +17,11 @@
  * error is all the log can say). Exit status 0 when every connection ended as expected.
  *
  * Usage: test_garbage_guest [--socket PATH] [--seed N] [--list] [--only CASE[,CASE...]]
- *                           [--no-overlap] [--close-timeout-ms N]
- * The seed (default 0x9e3779b9, or $PV_GARBAGE_SEED) makes every random byte reproducible. */
+ *                           [--no-overlap] [--close-timeout-ms N] [--while-exists PATH [--max-passes N]]
+ * One pass runs every case once, then the overlapping pairs. With --while-exists, passes repeat
+ * while PATH exists (at most --max-passes, default 20), so that the garbage lasts as long as the
+ * well-behaved guests next to it. The seed (default 0x9e3779b9, or $PV_GARBAGE_SEED) makes every
+ * random byte reproducible: a case sends the same bytes in every pass. */
 #define _GNU_SOURCE
 #include "pv_test_venus_calls.h"
 
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1335,6 +1339,8 @@ static int killed_guest(struct conn *c, enum stage stage, bool with_ring,
     if (pid < 0)
         return conn_fail(c, "fork: %s", strerror(errno));
     if (pid == 0) {
+        /* Never outlive the garbage guest, whatever happens to it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(ready[0]);
         int ok = setup(c, stage) == 0;
         struct pv_test_blob blob;
@@ -1619,43 +1625,13 @@ static bool selected(const char *only, const char *name)
     return false;
 }
 
-int main(int argc, char **argv)
+/* Every selected case once, then the overlapping pairs. Returns the number of failures. */
+static int run_pass(const char *only, bool overlap, unsigned *index)
 {
-    signal(SIGPIPE, SIG_IGN);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *only = NULL;
-    bool overlap = true;
-    const char *seed_env = getenv("PV_GARBAGE_SEED");
-    if (seed_env && *seed_env)
-        base_seed = strtoull(seed_env, NULL, 0);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-            socket_path = argv[++i];
-        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-            base_seed = strtoull(argv[++i], NULL, 0);
-        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
-            only = argv[++i];
-        } else if (!strcmp(argv[i], "--no-overlap")) {
-            overlap = false;
-        } else if (!strcmp(argv[i], "--close-timeout-ms") && i + 1 < argc) {
-            close_timeout_ms = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--list")) {
-            for (size_t k = 0; k < CASE_COUNT; k++)
-                printf("%s\n", cases[k].name);
-            return 0;
-        } else {
-            fprintf(stderr, "usage: %s [--socket PATH] [--seed N] [--only CASE[,CASE...]] [--no-overlap] "
-                            "[--close-timeout-ms N] [--list]\n", argv[0]);
-            return 2;
-        }
-    }
-    printf("garbage guest: socket %s, seed 0x%" PRIx64 "\n", socket_path, base_seed);
-
-    unsigned index = 0;
     int failures = 0;
     for (size_t i = 0; i < CASE_COUNT; i++) {
         if (selected(only, cases[i].name))
-            failures += run_connection(++index, &cases[i]) != 0;
+            failures += run_connection(++*index, &cases[i]) != 0;
     }
 
     /* Two connections at once: each pair's cases run in two processes side by side. */
@@ -1664,7 +1640,7 @@ int main(int argc, char **argv)
         const struct garbage_case *b = find_case(overlapping[p][1]);
         if (!a || !b || !selected(only, a->name) || !selected(only, b->name))
             continue;
-        const unsigned ia = ++index, ib = ++index;
+        const unsigned ia = ++*index, ib = ++*index;
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
@@ -1679,7 +1655,55 @@ int main(int argc, char **argv)
         if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failures++;
     }
+    return failures;
+}
 
-    printf("garbage guest: %u connections, %d failed\n", index, failures);
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *only = NULL;
+    bool overlap = true;
+    const char *while_exists = NULL;
+    unsigned max_passes = 20;
+    const char *seed_env = getenv("PV_GARBAGE_SEED");
+    if (seed_env && *seed_env)
+        base_seed = strtoull(seed_env, NULL, 0);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+            socket_path = argv[++i];
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            base_seed = strtoull(argv[++i], NULL, 0);
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (!strcmp(argv[i], "--while-exists") && i + 1 < argc) {
+            while_exists = argv[++i];
+        } else if (!strcmp(argv[i], "--max-passes") && i + 1 < argc) {
+            max_passes = (unsigned)atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--no-overlap")) {
+            overlap = false;
+        } else if (!strcmp(argv[i], "--close-timeout-ms") && i + 1 < argc) {
+            close_timeout_ms = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--list")) {
+            for (size_t k = 0; k < CASE_COUNT; k++)
+                printf("%s\n", cases[k].name);
+            return 0;
+        } else {
+            fprintf(stderr, "usage: %s [--socket PATH] [--seed N] [--only CASE[,CASE...]] [--no-overlap] "
+                            "[--close-timeout-ms N] [--while-exists PATH [--max-passes N]] [--list]\n", argv[0]);
+            return 2;
+        }
+    }
+    printf("garbage guest: socket %s, seed 0x%" PRIx64 "\n", socket_path, base_seed);
+
+    unsigned index = 0;
+    int failures = 0;
+    unsigned passes = 0;
+    do {
+        failures += run_pass(only, overlap, &index);
+        passes++;
+    } while (while_exists && passes < max_passes && access(while_exists, F_OK) == 0);
+
+    printf("garbage guest: %u connections in %u passes, %d failed\n", index, passes, failures);
     return failures ? 1 : 0;
 }
