@@ -298,7 +298,7 @@ static int run_roundtrip(struct bench *b)
 
 static int run_submit(struct bench *b)
 {
-    const uint32_t n = b->o.size ? (uint32_t)b->o.size : 2000;
+    const uint32_t n = b->o.size ? (uint32_t)b->o.size : 5000;
     const uint32_t warmup = 50;
     VkCommandBuffer cmd = bench_command_buffer(b);
     begin(b, cmd, 0);
@@ -353,7 +353,7 @@ static void record_draws(VkCommandBuffer cmd, VkRenderPass pass, VkFramebuffer f
 static int run_draws(struct bench *b)
 {
     const uint32_t draws = b->o.size ? (uint32_t)b->o.size : 100000;
-    const uint32_t iterations = b->o.iterations ? b->o.iterations : 5;
+    const uint32_t iterations = b->o.iterations ? b->o.iterations : 10;
     VkDevice device = b->g.device;
     /* 256x256 rather than 8x8 only so that the image's memory is never pooled (see the top). */
     struct pv_image color;
@@ -449,7 +449,7 @@ static pv_mat4 cube_mvp(uint32_t frame)
 static int run_cube(struct bench *b)
 {
     const uint32_t edge = b->o.size ? (uint32_t)b->o.size : 512;
-    const uint32_t frames = b->o.iterations ? b->o.iterations : 300;
+    const uint32_t frames = b->o.iterations ? b->o.iterations : 2000;
     const uint32_t warmup = 3;
     VkDevice device = b->g.device;
     if (edge < 16 || edge > 8192)
@@ -838,9 +838,9 @@ static const struct workload {
     const char *size_help;
 } workloads[] = {
     { "roundtrip", run_roundtrip, "timed calls (20000); --call query|semaphore|fence (query)" },
-    { "submit", run_submit, "timed submit+wait iterations (2000)" },
-    { "draws", run_draws, "draws per command buffer (100000); --iterations command buffers (5)" },
-    { "cube", run_cube, "image edge in pixels (512); --iterations frames (300)" },
+    { "submit", run_submit, "timed submit+wait iterations (5000)" },
+    { "draws", run_draws, "draws per command buffer (100000); --iterations command buffers (10)" },
+    { "cube", run_cube, "image edge in pixels (512); --iterations frames (2000)" },
     { "upload", run_upload, "MiB per upload (256); --iterations uploads (5); needs mapping" },
     { "compute", run_compute, "floats (64M); --iterations passes (10)" },
     { "idle", run_idle, "ignored; --seconds S (10) or until --stop-file FILE exists" },
