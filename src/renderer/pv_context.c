@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,6 +25,12 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     struct pv_context *ctx = calloc(1, sizeof(*ctx));
     if (!ctx) {
         pv_log("context %u: out of memory", context_id);
+        return NULL;
+    }
+    ctx->fatal_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ctx->fatal_fd < 0) {
+        pv_log("context %u: eventfd: %s", context_id, strerror(errno));
+        free(ctx);
         return NULL;
     }
     ctx->id = context_id;
@@ -116,6 +123,7 @@ void pv_context_destroy(struct pv_context *ctx)
         pv_arena_finish(&ctx->arenas[i]);
     pv_object_table_finish(&ctx->objects);
     pthread_mutex_destroy(&ctx->mutex);
+    close(ctx->fatal_fd);
     pv_debug("context %u (%s): destroyed", ctx->id, ctx->name);
     free(ctx);
 }
@@ -130,11 +138,19 @@ void pv_context_set_fatal(struct pv_context *ctx, const char *fmt, ...)
     va_end(ap);
     ctx->fatal = true;
     pv_log("context %u (%s): fatal: %s", ctx->id, ctx->name, ctx->fatal_reason);
+    uint64_t one = 1;
+    ssize_t ignored = write(ctx->fatal_fd, &one, sizeof(one));
+    (void)ignored;
 }
 
 bool pv_context_is_fatal(const struct pv_context *ctx)
 {
     return ctx->fatal;
+}
+
+int pv_context_fatal_fd(const struct pv_context *ctx)
+{
+    return ctx->fatal_fd;
 }
 
 const char *pv_context_fatal_reason(const struct pv_context *ctx)

@@ -67,6 +67,7 @@ struct pv_context {
     uint64_t command_counts[PV_COMMAND_COUNT];
 
     bool fatal;
+    int fatal_fd;   /* eventfd, written when the context turns fatal */
     char fatal_reason[512];
     const char *current_command;   /* for log lines of handlers */
 };

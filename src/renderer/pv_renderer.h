@@ -84,6 +84,9 @@ int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id);
 
 /* A fatal context executes nothing more; the reason names the command and what was wrong. */
 bool pv_context_is_fatal(const struct pv_context *ctx);
+/* Readable (POLLIN) once the context is fatal, whichever thread made it so (a ring worker, for
+ * one): a transport polls it beside the guest's connection to drop the guest at once. */
+int pv_context_fatal_fd(const struct pv_context *ctx);
 const char *pv_context_fatal_reason(const struct pv_context *ctx);
 
 /* Prints one line per Venus command type the protocol defines:

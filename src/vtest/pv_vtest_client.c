@@ -5,6 +5,7 @@
 #include "pv_vtest_server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -232,7 +233,7 @@ static int handle_resource_create_blob(struct pv_vtest_client *c, const uint32_t
 
     int fd = -1;
     if (pv_context_create_blob(c->ctx, res_id, type, flags, blob_id, size, &fd) != 0) {
-        pv_log("context %" PRIu32 ": blob of %" PRIu64 " bytes (type %" PRIu32 ", blob id %" PRIu64
+        pv_log("vtest: context %" PRIu32 ": blob of %" PRIu64 " bytes (type %" PRIu32 ", blob id %" PRIu64
                ") failed, dropping the guest", c->context_id, size, type, blob_id);
         return PV_VTEST_CLIENT_CONTEXT_FATAL;
     }
@@ -468,8 +469,36 @@ static bool reserve_buffer(struct pv_vtest_client *c, size_t size)
     return true;
 }
 
+/* Waits for the guest's next request, or for its context to turn fatal from another thread (a
+ * ring worker): then the guest is dropped at once instead of at its next submission. */
+static int wait_for_request(struct pv_vtest_client *c)
+{
+    if (!c->ctx)
+        return CLIENT_CONTINUE;
+    struct pollfd fds[2] = {
+        { .fd = c->fd, .events = POLLIN },
+        { .fd = pv_context_fatal_fd(c->ctx), .events = POLLIN },
+    };
+    for (;;) {
+        if (pv_context_is_fatal(c->ctx))
+            return context_fatal(c);
+        int n = poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return guest_lost(c, "waiting for a request");
+        if (fds[1].revents & POLLIN)
+            return context_fatal(c);
+        if (fds[0].revents)
+            return CLIENT_CONTINUE;
+    }
+}
+
 int pv_vtest_client_serve_request(struct pv_vtest_client *c)
 {
+    int waited = wait_for_request(c);
+    if (waited != CLIENT_CONTINUE)
+        return waited;
     uint32_t header[PV_VTEST_HEADER_WORDS];
     int got = pv_vtest_read_all(c->fd, header, sizeof(header));
     if (got == 0)

@@ -171,6 +171,13 @@ const char *pv_context_fatal_reason(const struct pv_context *ctx)
     return ctx->fatal ? ctx->fatal_reason : NULL;
 }
 
+/* No other thread turns a stub context fatal: nothing to poll (poll skips negative fds). */
+int pv_context_fatal_fd(const struct pv_context *ctx)
+{
+    (void)ctx;
+    return -1;
+}
+
 void pv_renderer_print_commands(FILE *out)
 {
     fputs("0 vkCreateInstance undecodable\n", out);
