@@ -21,10 +21,10 @@ if [ -e "$normal/guest-driver" ] && [ ! -e "$build/guest-driver" ]; then
     ln -sfn "$(realpath --relative-to="$build" "$normal/guest-driver")" "$build/guest-driver"
 fi
 
-# Libraries stay loaded (see sanitizer-keep-libraries.c); preloading it ahead of the ASan runtime
+# Libraries stay loaded (see keep-libraries-loaded.c); preloading it ahead of the ASan runtime
 # needs verify_asan_link_order=0.
-keep=$build/sanitizer-keep-libraries.so
-cc -shared -fPIC -O2 -o "$keep" "$root/scripts/sanitizer-keep-libraries.c" || exit 1
+keep=$build/keep-libraries-loaded.so
+cc -shared -fPIC -O2 -o "$keep" "$root/scripts/keep-libraries-loaded.c" || exit 1
 export LD_PRELOAD=$keep${LD_PRELOAD:+:$LD_PRELOAD}
 export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1:verify_asan_link_order=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -20,6 +20,10 @@ ninja_targets=()
 for t in $targets; do ninja_targets+=("tests/fuzz/fuzz_$t"); done
 ninja -C "$build" "${ninja_targets[@]}" || exit 1
 
+# Every sType the generated decoder knows, the fake objects' ids: a head start into pNext chains.
+dict=$build/fuzz-venus.dict
+python3 "$root/tests/fuzz/make_corpus.py" --build "$build" --dict "$dict" >/dev/null || exit 1
+
 # Any sanitizer report is a crash; leaks are checked per input by libFuzzer.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -31,11 +35,13 @@ for t in $targets; do
     artifacts=$build/fuzz-artifacts/$t
     log=$build/fuzz-logs/$t.log
     mkdir -p "$scratch" "$artifacts" "$(dirname "$log")"
+    dict_arg=()
+    [ "$t" = vtest ] || dict_arg=(-dict="$dict")
     before=$(find "$scratch" -type f | wc -l)
     echo "fuzz: $t for ${seconds}s (log $log)"
     # shellcheck disable=SC2086
     (cd "$build/tests/fuzz" && "./fuzz_$t" -max_total_time="$seconds" -timeout=60 \
-        -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} \
+        -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict_arg[@]}" ${FUZZ_ARGS:-} \
         "$scratch" "$root/tests/fuzz/corpus/$t") >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
