@@ -453,6 +453,28 @@ enum pv_gpu_status pv_gpu_context_submit(struct pv_gpu *gpu, uint32_t ctx_id,
 
 /* -- resources -------------------------------------------------------------------------- */
 
+/* Maps len bytes starting at iov[first] at dest: in one piece, or range by range when the
+ * ranges lie in different mappings of this process. */
+static int map_again(const struct iovec *iov, unsigned first, unsigned last, size_t len,
+                     uint8_t *dest)
+{
+    if (mremap(iov[first].iov_base, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, dest) != MAP_FAILED)
+        return 0;
+    if (first == last)
+        return -1;
+    size_t done = 0;
+    for (unsigned i = first; i <= last && done < len; i++) {
+        size_t piece = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+        if (i == last)
+            piece = len - done;   /* the rounded-up tail */
+        if (mremap(iov[i].iov_base, 0, piece, MREMAP_MAYMOVE | MREMAP_FIXED, dest + done) ==
+            MAP_FAILED)
+            return -1;
+        done += piece;
+    }
+    return 0;
+}
+
 /* Maps the page-aligned ranges of iov back to back, covering size bytes: a second mapping of
  * the same (shared) pages, which the caller owns. NULL if a range is unaligned, not shared
  * memory, or too short. */
@@ -471,6 +493,15 @@ static void *map_ranges(struct pv_gpu *gpu, const struct iovec *iov, unsigned co
             pv_log("gpu: guest memory range %u is not page-aligned or empty", i);
             goto fail;
         }
+        /* Ranges that follow each other in this process are mapped in one piece: fewer
+         * mappings for the guest to make us hold. */
+        unsigned first = i;
+        while (!(len & (page - 1)) && i + 1 < count && iov[i + 1].iov_len &&
+               (uint8_t *)iov[first].iov_base + len == iov[i + 1].iov_base &&
+               len + iov[i + 1].iov_len > len) {
+            i++;
+            len += iov[i].iov_len;
+        }
         if (len & (page - 1)) {
             /* Only the range that ends the blob may end inside a page. */
             if (done + len < (size_t)size) {
@@ -481,11 +512,9 @@ static void *map_ranges(struct pv_gpu *gpu, const struct iovec *iov, unsigned co
         }
         if (len > total - done)
             len = total - done;
-        void *piece = mremap(iov[i].iov_base, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-                             (uint8_t *)base + done);
-        if (piece == MAP_FAILED) {
-            pv_log("gpu: guest memory range %u cannot be mapped again (%s); guest memory must "
-                   "be shared memory", i, strerror(errno));
+        if (map_again(iov, first, i, len, (uint8_t *)base + done) != 0) {
+            pv_log("gpu: guest memory ranges %u..%u cannot be mapped again (%s); guest memory "
+                   "must be shared memory", first, i, strerror(errno));
             goto fail;
         }
         done += len;

@@ -751,6 +751,25 @@ static void test_scanout(void)
     check(vmm.frames == 1 && vmm.last_frame.scanout_id == 1 && vmm.frame_pixels[0] == 0x3c,
           "the VMM got scanout 1's frame from guest RAM");
 
+    /* Guest pages 12 and 13 are adjacent (mapped in one piece), page 15 ends the blob early. */
+    uint64_t runs[6] = { 12 * PAGE, PAGE, 13 * PAGE, PAGE, 15 * PAGE, 100 };
+    memset(vmm.ram + 13 * PAGE, 0x66, PAGE);
+    memset(vmm.ram + 15 * PAGE, 0x77, 100);
+    expect(create_blob(&b, 0, 31, BLOB_MEM_GUEST, 0, 0, 2 * PAGE + 100, 3, runs), OK_NODATA,
+           "RESOURCE_CREATE_BLOB guest 31 over pages 12+13 (adjacent) and 100 bytes of page 15");
+    expect(scanout_blob(&r, 1, 31, 16, 1, FORMAT_B8G8R8X8, 64, 2 * PAGE), OK_NODATA,
+           "SET_SCANOUT_BLOB scanout 1 <- blob 31 at offset 8192 (page 15)");
+    vmm.frames = 0;
+    expect(flush_req(&r, 31, 0, 0, 16, 1), OK_NODATA, "RESOURCE_FLUSH 31");
+    bool page15 = vmm.frames == 1 && vmm.frame_pixels[0] == 0x77;
+    expect(scanout_blob(&r, 1, 31, 16, 1, FORMAT_B8G8R8X8, 64, PAGE), OK_NODATA,
+           "SET_SCANOUT_BLOB scanout 1 <- blob 31 at offset 4096 (page 13)");
+    expect(flush_req(&r, 31, 0, 0, 16, 1), OK_NODATA, "RESOURCE_FLUSH 31 again");
+    check(page15 && vmm.frames == 2 && vmm.frame_pixels[0] == 0x66,
+          "the frames show guest pages 15 and 13 at blob offsets 8192 and 4096");
+    expect(scanout_blob(&r, 1, 30, 16, 16, FORMAT_B8G8R8X8, 64, 0), OK_NODATA,
+           "SET_SCANOUT_BLOB scanout 1 <- guest blob 30 again");
+
     expect(scanout_blob(&r, 2, 10, 32, 24, FORMAT_B8G8R8X8, 128, 0), ERR_INVALID_SCANOUT_ID,
            "SET_SCANOUT_BLOB scanout 2 of 2");
     expect(scanout_blob(&r, 0, 999, 32, 24, FORMAT_B8G8R8X8, 128, 0), ERR_INVALID_RESOURCE_ID,
