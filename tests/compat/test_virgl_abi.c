@@ -1,0 +1,231 @@
+/* The virglrenderer-compatible library's entry points as a VMM calls them, beyond what
+ * virgl_test_server exercises: capsets, contexts, host and guest blobs (export, map), global
+ * fences and per-ring context fences with their poll fds, in both fence callback modes, and the
+ * OpenGL entry points failing cleanly. Linked against build/src/compat/libvirglrenderer.so.1.
+ * TAP output. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "virglrenderer.h"
+
+static int test_number, failures;
+
+static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(bool ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s %d - ", ok ? "ok" : "not ok", ++test_number);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    if (!ok)
+        failures++;
+}
+
+struct record {
+    int cookie_ok;
+    uint32_t fences[16];
+    int fence_count;
+    struct { uint32_t ctx, ring; uint64_t id; } ctx_fences[16];
+    int ctx_fence_count;
+};
+static struct record rec;
+static int cookie;
+
+static void write_fence(void *c, uint32_t fence)
+{
+    rec.cookie_ok += c == &cookie;
+    if (rec.fence_count < 16)
+        rec.fences[rec.fence_count] = fence;
+    rec.fence_count++;
+}
+
+static void write_context_fence(void *c, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+    rec.cookie_ok += c == &cookie;
+    if (rec.ctx_fence_count < 16) {
+        rec.ctx_fences[rec.ctx_fence_count].ctx = ctx_id;
+        rec.ctx_fences[rec.ctx_fence_count].ring = ring_idx;
+        rec.ctx_fences[rec.ctx_fence_count].id = fence_id;
+    }
+    rec.ctx_fence_count++;
+}
+
+static bool readable(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return fd >= 0 && poll(&p, 1, timeout_ms) == 1;
+}
+
+static void run(bool async)
+{
+    const char *mode = async ? "ASYNC_FENCE_CB" : "THREAD_SYNC";
+    struct virgl_renderer_callbacks cbs = {
+        .version = 3,
+        .write_fence = write_fence,
+        .write_context_fence = write_context_fence,
+    };
+    memset(&rec, 0, sizeof(rec));
+    int flags = VIRGL_RENDERER_VENUS | VIRGL_RENDERER_NO_VIRGL | VIRGL_RENDERER_THREAD_SYNC |
+                VIRGL_RENDERER_USE_EXTERNAL_BLOB | (async ? VIRGL_RENDERER_ASYNC_FENCE_CB : 0);
+    check(virgl_renderer_init(&cookie, flags, &cbs) == 0, "%s: virgl_renderer_init", mode);
+    check(virgl_renderer_init(&cookie, flags, &cbs) == 0, "%s: init again, same cookie", mode);
+
+    uint32_t max_ver = 99, max_size = 0;
+    virgl_renderer_get_cap_set(4, &max_ver, &max_size);
+    check(max_ver == 0 && max_size >= 152 && max_size % 4 == 0,
+          "%s: Venus capset: version 0, %u bytes", mode, max_size);
+    uint32_t caps[1024] = { 0xffffffffu };
+    virgl_renderer_fill_caps(4, 0, caps);
+    check(caps[0] == 0 && caps[1] >= 0x00401000u, "%s: fill_caps: wire format 0, vk.xml %#x", mode,
+          caps[1]);
+    virgl_renderer_get_cap_set(1, &max_ver, &max_size);
+    check(max_ver == 0 && max_size == 0, "%s: no virgl capset", mode);
+
+    check(virgl_renderer_context_create_with_flags(1, 4, 4, "test") == 0, "%s: context 1 (Venus)",
+          mode);
+    check(virgl_renderer_context_create_with_flags(1, 4, 4, "test") == 0,
+          "%s: context 1 again with the same capset", mode);
+    check(virgl_renderer_context_create_with_flags(2, 1, 4, "virgl") != 0,
+          "%s: a virgl context is refused", mode);
+    check(virgl_renderer_context_create_with_flags(2, 4 | 0x100, 4, "flags") != 0,
+          "%s: unknown context flags are refused", mode);
+    check(virgl_renderer_context_create(3, 4, "gl") != 0, "%s: context_create (GL) is refused",
+          mode);
+
+    struct virgl_renderer_resource_create_blob_args host = {
+        .res_handle = 7, .ctx_id = 1, .blob_mem = VIRGL_RENDERER_BLOB_MEM_HOST3D,
+        .blob_flags = VIRGL_RENDERER_BLOB_FLAG_USE_MAPPABLE, .blob_id = 0, .size = 10000,
+    };
+    check(virgl_renderer_resource_create_blob(&host) == 0, "%s: host3d blob 7", mode);
+    check(virgl_renderer_resource_create_blob(&host) != 0, "%s: blob 7 again is refused", mode);
+    uint32_t fd_type = 0;
+    int fd = -1;
+    check(virgl_renderer_resource_export_blob(7, &fd_type, &fd) == 0 &&
+          fd_type == VIRGL_RENDERER_BLOB_FD_TYPE_SHM && fd >= 0,
+          "%s: export_blob 7: a shm fd", mode);
+    void *map = NULL;
+    uint64_t size = 0;
+    check(virgl_renderer_resource_map(7, &map, &size) == 0 && map && size == 12288,
+          "%s: resource_map 7: %llu bytes", mode, (unsigned long long)size);
+    uint32_t map_info = 0;
+    check(virgl_renderer_resource_get_map_info(7, &map_info) == 0 &&
+          map_info == VIRGL_RENDERER_MAP_CACHE_CACHED, "%s: map info cached", mode);
+    if (fd >= 0 && map) {
+        uint8_t *other = mmap(NULL, 10000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        memset(map, 0xab, 10000);
+        check(other != MAP_FAILED && other[9999] == 0xab,
+              "%s: the exported fd and the map are the same pages", mode);
+        if (other != MAP_FAILED)
+            munmap(other, 10000);
+        close(fd);
+    }
+    check(virgl_renderer_resource_unmap(7) == 0, "%s: resource_unmap 7", mode);
+
+    /* A guest blob over shared memory given as two iovecs. */
+    int shm = memfd_create("guest", MFD_CLOEXEC);
+    if (ftruncate(shm, 3 * 4096) != 0)
+        perror("ftruncate");
+    uint8_t *guest = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
+    struct iovec iov[2] = { { guest + 2 * 4096, 4096 }, { guest, 4096 } };
+    struct virgl_renderer_resource_create_blob_args guest_args = {
+        .res_handle = 8, .ctx_id = 1, .blob_mem = VIRGL_RENDERER_BLOB_MEM_GUEST,
+        .size = 8192, .iovecs = iov, .num_iovs = 2,
+    };
+    check(virgl_renderer_resource_create_blob(&guest_args) == 0, "%s: guest blob 8 (2 iovecs)",
+          mode);
+    check(virgl_renderer_resource_export_blob(8, &fd_type, &fd) != 0,
+          "%s: a guest blob is not exported", mode);
+    virgl_renderer_ctx_attach_resource(1, 8);
+    virgl_renderer_ctx_detach_resource(1, 8);
+    virgl_renderer_resource_set_priv(8, &rec);
+    check(virgl_renderer_resource_get_priv(8) == &rec, "%s: set_priv/get_priv", mode);
+    virgl_renderer_resource_unref(8);
+    check(virgl_renderer_resource_get_priv(8) == NULL, "%s: blob 8 is gone after unref", mode);
+    munmap(guest, 3 * 4096);
+    close(shm);
+
+    check(virgl_renderer_submit_cmd(NULL, 1, 0) == 0, "%s: empty submit", mode);
+    uint32_t garbage[2] = { 0x7fffffff, 0 };
+    check(virgl_renderer_submit_cmd(garbage, 1, 2) != 0, "%s: an unknown command fails", mode);
+    check(virgl_renderer_submit_cmd(garbage, 99, 2) != 0, "%s: submit to an unknown context",
+          mode);
+
+    /* Fences: a global one and ring 0 retire at once, ring 3 in order after the queues. */
+    check(virgl_renderer_context_create_with_flags(2, 4, 5, "fence") == 0, "%s: context 2", mode);
+    int poll_fd = virgl_renderer_get_poll_fd();
+    int ctx_fd = virgl_renderer_context_get_poll_fd(2);
+    check(poll_fd >= 0 && ctx_fd >= 0 && ctx_fd != poll_fd, "%s: poll fds", mode);
+    check(virgl_renderer_create_fence(5, 0) == 0, "%s: global fence 5", mode);
+    check(virgl_renderer_context_create_fence(2, VIRGL_RENDERER_FENCE_FLAG_MERGEABLE, 0, 50) == 0,
+          "%s: context 2 ring 0 fence 50", mode);
+    for (uint64_t i = 0; i < 3; i++)
+        check(virgl_renderer_context_create_fence(2, 0, 3, 60 + i) == 0,
+              "%s: context 2 ring 3 fence %llu", mode, (unsigned long long)(60 + i));
+    check(virgl_renderer_context_create_fence(2, 0, 64, 70) != 0, "%s: ring 64 is refused", mode);
+    check(virgl_renderer_context_create_fence(9, 0, 1, 70) != 0,
+          "%s: a fence of an unknown context is refused", mode);
+    if (!async) {
+        check(readable(poll_fd, 2000), "%s: the poll fd turns readable", mode);
+        /* The context's own poll reports its ring fences, not the global one. */
+        for (int i = 0; i < 50 && rec.ctx_fence_count < 4; i++) {
+            readable(ctx_fd, 100);
+            virgl_renderer_context_poll(2);
+        }
+        check(rec.fence_count == 0, "%s: context_poll leaves the global fence alone", mode);
+        virgl_renderer_poll();
+        check(!readable(ctx_fd, 0), "%s: the context poll fd is drained", mode);
+    } else {
+        for (int i = 0; i < 50 && rec.ctx_fence_count < 4; i++)
+            usleep(20000);
+        check(!readable(poll_fd, 0), "%s: callbacks came directly (poll fd quiet)", mode);
+    }
+    check(rec.fence_count == 1 && rec.fences[0] == 5, "%s: write_fence(5)", mode);
+    bool order = rec.ctx_fence_count == 4 && rec.ctx_fences[0].ring == 0 &&
+                 rec.ctx_fences[0].id == 50;
+    for (int i = 1; order && i < 4; i++)
+        order = rec.ctx_fences[i].ctx == 2 && rec.ctx_fences[i].ring == 3 &&
+                rec.ctx_fences[i].id == 59 + (uint64_t)i;
+    check(order, "%s: write_context_fence: ring 0 fence 50, then ring 3 fences 60, 61, 62", mode);
+    check(rec.cookie_ok == rec.fence_count + rec.ctx_fence_count,
+          "%s: every callback got the init cookie", mode);
+
+    /* OpenGL-era entry points fail without harm. */
+    struct virgl_renderer_resource_create_args gl = { .handle = 20, .width = 4, .height = 4 };
+    check(virgl_renderer_resource_create(&gl, NULL, 0) != 0, "%s: resource_create (GL) fails", mode);
+    check(virgl_renderer_transfer_read_iov(7, 1, 0, 0, 0, NULL, 0, NULL, 0) != 0,
+          "%s: transfers fail", mode);
+    struct virgl_renderer_resource_info info;
+    check(virgl_renderer_resource_get_info(7, &info) != 0, "%s: resource_get_info fails", mode);
+    struct virgl_renderer_supported_structures query = {
+        .hdr = { VIRGL_RENDERER_STRUCTURE_TYPE_SUPPORTED_STRUCTURES, 0, sizeof(query) },
+    };
+    check(virgl_renderer_execute(&query, sizeof(query)) == 0, "%s: execute(supported structures)",
+          mode);
+
+    virgl_renderer_context_destroy(2);
+    virgl_renderer_context_destroy(1);
+    virgl_renderer_resource_unref(7);
+    virgl_renderer_cleanup(&cookie);
+    check(virgl_renderer_context_create_with_flags(1, 4, 4, "after") != 0,
+          "%s: nothing works after cleanup", mode);
+}
+
+int main(void)
+{
+    run(false);
+    run(true);
+    printf("1..%d\n", test_number);
+    return failures ? 1 : 0;
+}
