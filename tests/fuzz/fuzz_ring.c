@@ -7,6 +7,10 @@
  * waits for the host's head, notifying the worker when it is idle, exactly like the driver.
  * Host Vulkan is hidden (no ICD), so commands that reach the loader fail fast.
  *
+ * Where the renderer offers rings_without_workers (PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS), the
+ * harness is single-threaded and deterministic: it runs every ring with pv_ring_consume itself
+ * instead of waiting for worker threads (the idle/notify handshake is then not exercised).
+ *
  * Input: byte 0 ring shape (bits 0-3: buffer size 2^(4 + v % 13), 16 B to 64 KiB; bits 4-5:
  * idle timeout 0, 100 us or 10 s), bytes 1-4 the initial head (LE; the host must cope with any),
  * then steps of op (1 byte), length (2 bytes LE) and that many bytes (cut at the input's end):
@@ -106,7 +110,12 @@ static bool guest_start(struct guest *g, uint8_t shape, uint32_t initial_head)
     g->buffer_size = 1u << (4 + (shape & 15) % 13);
     g->ring_map_size = RING_BUFFER_OFFSET + g->buffer_size + 4;
     g->tail = initial_head;
+#ifdef PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS
+    const struct pv_renderer_options options = { .rings_without_workers = true };
+    g->ctx = pv_context_create(1, "fuzz-ring", &options);
+#else
     g->ctx = pv_context_create(1, "fuzz-ring", NULL);
+#endif
     if (!g->ctx)
         pv_fuzz_fail("pv_context_create failed");
     g->ring_map = map_blob(g->ctx, RING_RES_ID, g->ring_map_size);
@@ -169,6 +178,35 @@ static bool ring_alive(struct guest *g, bool *fatal)
     return ours;
 }
 
+#ifdef PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS
+/* Most rounds over all rings after one step: rings may feed each other through their extra
+ * regions, which is the guest's own CPU time in real life but must end here. */
+#define CONSUME_ROUNDS 16
+#define CONSUME_MAX_RINGS 64
+
+/* Publishes the tail and runs every ring of the context (ours and any a stream created) until
+ * none has anything left, as their workers would. */
+static void publish_and_wait(struct guest *g)
+{
+    uint32_t *tail = (uint32_t *)(g->ring_map + RING_TAIL_OFFSET);
+    __atomic_store_n(tail, g->tail, __ATOMIC_RELEASE);
+    for (unsigned round = 0; round < CONSUME_ROUNDS; round++) {
+        struct pv_ring *rings[CONSUME_MAX_RINGS];
+        unsigned count = 0;
+        pthread_mutex_lock(&g->ctx->mutex);
+        for (struct pv_ring *r = g->ctx->rings; r && count < CONSUME_MAX_RINGS; r = r->next)
+            rings[count++] = r;
+        pthread_mutex_unlock(&g->ctx->mutex);
+        /* A ring a batch stops stays allocated until the next submission or teardown joins
+         * it, so these pointers stay good for this round. */
+        bool any = false;
+        for (unsigned i = 0; i < count; i++)
+            any |= pv_ring_consume(rings[i]);
+        if (!any)
+            return;
+    }
+}
+#else
 static void notify(struct guest *g)
 {
     struct writer w = { .size = 0 };
@@ -222,6 +260,7 @@ static void publish_and_wait(struct guest *g)
         sched_yield();
     }
 }
+#endif
 
 static uint32_t read_le32(const uint8_t *p, size_t n)
 {
