@@ -66,9 +66,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    /* No host driver and no layers: the loader answers vkCreateInstance at once. */
-    setenv("VK_ICD_FILENAMES", "/nonexistent/pvgpu-fuzz-no-icd.json", 1);
-    setenv("VK_DRIVER_FILES", "/nonexistent/pvgpu-fuzz-no-icd.json", 1);
+    /* No host driver and no layers: the loader answers vkCreateInstance at once. With
+     * PVGPU_FUZZ_HOST_VULKAN=1 the host driver stays, and streams reach the renderer's
+     * handlers for real (slow: an instance and a device per run). */
+    const char *host = getenv("PVGPU_FUZZ_HOST_VULKAN");
+    if (!host || !*host || !strcmp(host, "0")) {
+        setenv("VK_ICD_FILENAMES", "/nonexistent/pvgpu-fuzz-no-icd.json", 1);
+        setenv("VK_DRIVER_FILES", "/nonexistent/pvgpu-fuzz-no-icd.json", 1);
+    }
     setenv("VK_LOADER_LAYERS_DISABLE", "~all~", 1);
     return 0;
 }
