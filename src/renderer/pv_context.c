@@ -311,15 +311,8 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
 {
     pthread_mutex_lock(&ctx->mutex);
     int ret = -1;
-    if (ctx->blob_count >= ctx->options.max_blobs) {
-        pv_log("context %u (%s): blob limit of %u reached", ctx->id, ctx->name,
-               ctx->options.max_blobs);
+    if (!pv_context_blob_admissible(ctx, res_id))
         goto out;
-    }
-    if (res_id == 0 || pv_context_find_blob(ctx, res_id)) {
-        pv_log("context %u (%s): blob id %u is zero or taken", ctx->id, ctx->name, res_id);
-        goto out;
-    }
     if (blob_type != PV_BLOB_TYPE_GUEST && blob_type != PV_BLOB_TYPE_HOST3D) {
         pv_log("context %u (%s): blob type %u is not supported", ctx->id, ctx->name, blob_type);
         goto out;
@@ -352,6 +345,24 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
 out:
     pthread_mutex_unlock(&ctx->mutex);
     return ret;
+}
+
+bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id)
+{
+    if (ctx->fatal) {
+        pv_log("context %u (%s): no blob %u for a fatal context", ctx->id, ctx->name, res_id);
+        return false;
+    }
+    if (ctx->blob_count >= ctx->options.max_blobs) {
+        pv_log("context %u (%s): blob limit of %u reached", ctx->id, ctx->name,
+               ctx->options.max_blobs);
+        return false;
+    }
+    if (res_id == 0 || pv_context_find_blob(ctx, res_id)) {
+        pv_log("context %u (%s): blob id %u is zero or taken", ctx->id, ctx->name, res_id);
+        return false;
+    }
+    return true;
 }
 
 void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id)

@@ -87,6 +87,9 @@ bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e);
 void pv_context_reply_end(struct pv_context *ctx, struct pv_cs_encoder *e, const char *command);
 
 struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id);
+/* Whether a new blob res_id may join the context (live, under its limit, id free); logs why not.
+ * The caller holds ctx->mutex. */
+bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id);
 /* The shared pages of host-visible memory memory_id, if it may become a blob of size bytes. */
 struct pv_blob *pv_device_memory_blob(struct pv_context *ctx, uint64_t memory_id, uint64_t size);
 void pv_blob_ref(struct pv_blob *blob);

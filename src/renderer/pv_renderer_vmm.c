@@ -19,15 +19,8 @@ int pv_context_adopt_blob(struct pv_context *ctx, uint32_t res_id, void *map, si
     }
     pthread_mutex_lock(&ctx->mutex);
     int ret = -1;
-    if (ctx->blob_count >= ctx->options.max_blobs) {
-        pv_log("context %u (%s): blob limit of %u reached", ctx->id, ctx->name,
-               ctx->options.max_blobs);
+    if (!pv_context_blob_admissible(ctx, res_id))
         goto out;
-    }
-    if (res_id == 0 || pv_context_find_blob(ctx, res_id)) {
-        pv_log("context %u (%s): blob id %u is zero or taken", ctx->id, ctx->name, res_id);
-        goto out;
-    }
     struct pv_blob *blob = calloc(1, sizeof(*blob));
     if (!blob) {
         pv_log("context %u (%s): out of memory for blob %u", ctx->id, ctx->name, res_id);
