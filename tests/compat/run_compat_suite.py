@@ -111,7 +111,8 @@ def main():
                 'VN_DEBUG', 'LD_LIBRARY_PATH'):
         base_env.pop(key, None)
     base_env['PV_GUEST_SHADER_DIR'] = bin_dir
-    unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child']
+    unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child',
+               '--mount-proc']
     if os.geteuid() != 0:
         unshare.append('--map-root-user')
 

@@ -559,8 +559,10 @@ def main():
             print('FAIL: %s' % p)
         return 1
 
-    # Re-run inside a private mount namespace (own /tmp) and pid namespace (nothing outlives it).
-    command = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child']
+    # Re-run inside a private mount namespace (own /tmp) and pid namespace (nothing outlives it),
+    # with its own /proc: LeakSanitizer in the workers reads its threads there.
+    command = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child',
+               '--mount-proc']
     if os.geteuid() != 0:
         command.append('--map-root-user')
     command += [sys.executable, os.path.abspath(__file__)] + sys.argv[1:]
