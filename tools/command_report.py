@@ -16,7 +16,7 @@ import tempfile
 
 GUEST_PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline',
                   'queries', 'upload', 'threads', 'events', 'copies',
-                  'renderpass2', 'dynamic', 'pipelines', 'extensions']
+                  'renderpass2', 'dynamic', 'pipelines', 'extensions', 'bigstream']
 
 
 def run_workloads(build, stats_dir):

@@ -27,7 +27,7 @@ import sys
 import time
 
 PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline', 'queries', 'upload',
-            'threads', 'events', 'copies', 'renderpass2', 'dynamic', 'pipelines', 'extensions']
+            'threads', 'events', 'copies', 'renderpass2', 'dynamic', 'pipelines', 'extensions', 'bigstream']
 LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
 VALIDATION_LAYER_JSON = '/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json'
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
