@@ -28,6 +28,10 @@ struct pv_renderer_options {
     /* Enable the Khronos validation layer in host instances and log what it reports. */
     bool validate;
 
+    /* Rings get no worker thread: the embedder drains them with pv_ring_consume (pv_ring.h).
+     * For deterministic single-threaded harnesses (fuzzing); a guest would stall otherwise. */
+    bool rings_without_workers;
+
     /* Per-context bounds; 0 takes the default. Past them: VK_ERROR_OUT_OF_DEVICE_MEMORY for
      * memory, a fatal context for the rest (the driver never learns of async failures). */
     uint64_t max_objects;        /* live guest objects (default 1048576) */
@@ -35,6 +39,8 @@ struct pv_renderer_options {
     uint32_t max_blobs;          /* live blob resources (default 65536) */
     uint32_t max_rings;          /* live rings (default 64) */
 };
+
+#define PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS 1
 
 #define PV_DEFAULT_MAX_OBJECTS (1u << 20)
 #define PV_DEFAULT_MAX_MEMORY_BYTES (64ull << 30)

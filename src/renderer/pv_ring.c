@@ -47,33 +47,39 @@ static void ring_copy_out(struct pv_ring *ring, uint32_t head, uint32_t size)
     memcpy(ring->commands + first, ring->buffer, size - first);
 }
 
+bool pv_ring_consume(struct pv_ring *ring)
+{
+    struct pv_context *ctx = ring->ctx;
+    uint32_t head = ring->consumed;
+    uint32_t tail = __atomic_load_n(ring->tail, __ATOMIC_ACQUIRE);
+    if (tail == head)
+        return false;
+    uint32_t size = tail - head;
+    pthread_mutex_lock(&ctx->mutex);
+    if (size > ring->buffer_size) {
+        pv_context_set_fatal(ctx, "ring 0x%llx: tail %u is %u bytes past head %u, more than the "
+                             "%u-byte buffer", (unsigned long long)ring->id, tail, size, head,
+                             ring->buffer_size);
+    } else if (!ctx->fatal) {
+        ring_copy_out(ring, head, size);
+        pv_context_execute(ctx, ring->commands, size);
+    }
+    pthread_mutex_unlock(&ctx->mutex);
+    /* Head moves on even for a fatal context, so a waiting guest is not stuck. */
+    ring->consumed = tail;
+    __atomic_store_n(ring->head, tail, __ATOMIC_RELEASE);
+    return true;
+}
+
 static void *ring_worker(void *arg)
 {
     struct pv_ring *ring = arg;
-    struct pv_context *ctx = ring->ctx;
-    uint32_t head = __atomic_load_n(ring->head, __ATOMIC_RELAXED);
     uint64_t last_work = now_ns();
     unsigned idle_rounds = 0;
     uint64_t nap_ns = 10 * 1000;
 
     while (!ring_should_stop(ring)) {
-        uint32_t tail = __atomic_load_n(ring->tail, __ATOMIC_ACQUIRE);
-        if (tail != head) {
-            uint32_t size = tail - head;
-            pthread_mutex_lock(&ctx->mutex);
-            if (size > ring->buffer_size) {
-                pv_context_set_fatal(ctx, "ring 0x%llx: tail %u is %u bytes past head %u, more "
-                                     "than the %u-byte buffer",
-                                     (unsigned long long)ring->id, tail, size, head,
-                                     ring->buffer_size);
-            } else if (!ctx->fatal) {
-                ring_copy_out(ring, head, size);
-                pv_context_execute(ctx, ring->commands, size);
-            }
-            pthread_mutex_unlock(&ctx->mutex);
-            /* Head moves on even for a fatal context, so a waiting guest is not stuck. */
-            head = tail;
-            __atomic_store_n(ring->head, head, __ATOMIC_RELEASE);
+        if (pv_ring_consume(ring)) {
             last_work = now_ns();
             idle_rounds = 0;
             nap_ns = 10 * 1000;
@@ -96,7 +102,7 @@ static void *ring_worker(void *arg)
         /* Going idle: announce it, then look once more, since the guest checks the bit only
          * after publishing its tail. */
         __atomic_or_fetch(ring->status, PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(ring->tail, __ATOMIC_SEQ_CST) == head) {
+        if (__atomic_load_n(ring->tail, __ATOMIC_SEQ_CST) == ring->consumed) {
             pthread_mutex_lock(&ring->wake_mutex);
             while (!ring->notified && !ring->stop)
                 pthread_cond_wait(&ring->wake_cond, &ring->wake_mutex);
@@ -196,7 +202,10 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
     pthread_cond_init(&ring->wake_cond, NULL);
 
     /* The guest zeroes the ring before creating it; start from its head, whatever it is. */
-    int err = pthread_create(&ring->thread, NULL, ring_worker, ring);
+    ring->consumed = __atomic_load_n(ring->head, __ATOMIC_RELAXED);
+    int err = ctx->options.rings_without_workers
+                  ? 0
+                  : pthread_create(&ring->thread, NULL, ring_worker, ring);
     if (err) {
         pv_context_set_fatal(ctx, "vkCreateRingMESA: cannot start a worker: %s", strerror(err));
         pv_blob_unref(blob);
@@ -206,7 +215,7 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
         free(ring);
         return false;
     }
-    ring->thread_started = true;
+    ring->thread_started = !ctx->options.rings_without_workers;
     ring->next = ctx->rings;
     ctx->rings = ring;
     ctx->ring_count++;

@@ -25,6 +25,7 @@ struct pv_ring {
     uint64_t idle_timeout_ns;
 
     uint8_t *commands;      /* private copy of one batch, buffer_size bytes */
+    uint32_t consumed;      /* head as the host last published it; the guest cannot move it */
 
     pthread_t thread;
     bool thread_started;
@@ -41,6 +42,10 @@ struct pv_ring {
 bool pv_ring_create(struct pv_context *ctx, uint64_t id, const struct VkRingCreateInfoMESA *info);
 struct pv_ring *pv_ring_find(struct pv_context *ctx, uint64_t id);
 void pv_ring_notify(struct pv_ring *ring);
+/* Runs what the guest has published past head, if anything, and publishes the new head;
+ * returns whether there was anything. Takes ctx->mutex itself: the worker's one step, and what
+ * an embedder with rings_without_workers calls instead. */
+bool pv_ring_consume(struct pv_ring *ring);
 /* Moves the ring to the stopped list; its worker exits at its next look at the flag. */
 void pv_ring_stop(struct pv_context *ctx, struct pv_ring *ring);
 void pv_ring_stop_all(struct pv_context *ctx);
