@@ -233,8 +233,9 @@ static int handle_resource_create_blob(struct pv_vtest_client *c, const uint32_t
 
     int fd = -1;
     if (pv_context_create_blob(c->ctx, res_id, type, flags, blob_id, size, &fd) != 0) {
-        pv_log("vtest: context %" PRIu32 ": blob of %" PRIu64 " bytes (type %" PRIu32 ", blob id %" PRIu64
-               ") failed, dropping the guest", c->context_id, size, type, blob_id);
+        pv_log("vtest: context %" PRIu32 ": blob of %" PRIu64 " bytes (type %" PRIu32
+               ", blob id %" PRIu64 ") failed, dropping the guest", c->context_id, size, type,
+               blob_id);
         return PV_VTEST_CLIENT_CONTEXT_FATAL;
     }
     c->next_res_id++;
