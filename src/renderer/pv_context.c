@@ -337,14 +337,19 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
         pv_blob_unref(blob);
         goto out;
     }
-    blob->next = ctx->blobs;
-    ctx->blobs = blob;
-    ctx->blob_count++;
+    pv_context_add_blob(ctx, blob);
     *out_fd = fd;
     ret = 0;
 out:
     pthread_mutex_unlock(&ctx->mutex);
     return ret;
+}
+
+void pv_context_add_blob(struct pv_context *ctx, struct pv_blob *blob)
+{
+    blob->next = ctx->blobs;
+    ctx->blobs = blob;
+    ctx->blob_count++;
 }
 
 bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id)

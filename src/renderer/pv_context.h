@@ -90,6 +90,8 @@ struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id);
 /* Whether a new blob res_id may join the context (live, under its limit, id free); logs why not.
  * The caller holds ctx->mutex. */
 bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id);
+/* Links an admitted blob (holding one reference for the context) into the context's list. */
+void pv_context_add_blob(struct pv_context *ctx, struct pv_blob *blob);
 /* The shared pages of host-visible memory memory_id, if it may become a blob of size bytes. */
 struct pv_blob *pv_device_memory_blob(struct pv_context *ctx, uint64_t memory_id, uint64_t size);
 void pv_blob_ref(struct pv_blob *blob);

@@ -31,9 +31,7 @@ int pv_context_adopt_blob(struct pv_context *ctx, uint32_t res_id, void *map, si
     blob->map = map;
     blob->size = size;
     blob->fd = fd;
-    blob->next = ctx->blobs;
-    ctx->blobs = blob;
-    ctx->blob_count++;
+    pv_context_add_blob(ctx, blob);
     ret = 0;
 out:
     pthread_mutex_unlock(&ctx->mutex);
