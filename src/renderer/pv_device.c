@@ -190,6 +190,10 @@ static void destroy_children(struct pv_context *ctx, struct pv_device *device)
 
 void pv_device_destroy(struct pv_context *ctx, struct pv_device *device)
 {
+    /* A guest that dies mid-dispatch leaves work running on what is about to be freed: let the
+     * device finish first. (A queue waiting for a semaphore nobody will signal never finishes;
+     * the worker's teardown watchdog ends that process.) */
+    device->dispatch.vkDeviceWaitIdle(device->handle);
     destroy_children(ctx, device);
     while (device->queues) {
         struct pv_queue *queue = device->queues;

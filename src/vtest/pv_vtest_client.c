@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -596,6 +597,19 @@ void pv_vtest_client_destroy(struct pv_vtest_client *c)
     free(c);
 }
 
+/* Seconds a worker's context teardown may take before the worker gives up on it. */
+#define PV_VTEST_TEARDOWN_SECONDS 10
+
+static void on_teardown_timeout(int sig)
+{
+    (void)sig;
+    static const char line[] = "pvgpu: context teardown did not finish in time; the worker exits "
+                               "and leaves the rest to the system\n";
+    ssize_t ignored = write(STDERR_FILENO, line, sizeof(line) - 1);
+    (void)ignored;
+    _exit(PV_VTEST_CLIENT_HOST_ERROR);
+}
+
 int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts)
 {
     struct pv_vtest_client *c = pv_vtest_client_create(fd, context_id, opts);
@@ -605,7 +619,13 @@ int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_opt
     do
         rc = pv_vtest_client_serve_request(c);
     while (rc == CLIENT_CONTINUE);
+    /* Teardown waits for the guest's work on the host: work that can never finish (a queue
+     * waiting for a semaphore no one will signal) must not keep this worker forever. The
+     * process exits then, and the system reclaims what the context held. */
+    signal(SIGALRM, on_teardown_timeout);
+    alarm(PV_VTEST_TEARDOWN_SECONDS);
     pv_vtest_client_destroy(c);
+    alarm(0);
     pv_debug("context %" PRIu32 ": connection ended (%d)", context_id, rc);
     return rc;
 }

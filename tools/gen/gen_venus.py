@@ -492,8 +492,11 @@ class Gen:
             c.append(f'{sp}    if (!n && ({count})) return pv_cs_fail(d, "{m.name}: missing");')
             c.append(f'{sp}    const char **arr = n ? pv_cs_alloc(d, n, sizeof(*arr)) : NULL;')
             c.append(f'{sp}    if (n && !arr) return false;')
-            c.append(f'{sp}    for (uint64_t i = 0; i < n; i++)')
+            c.append(f'{sp}    for (uint64_t i = 0; i < n; i++) {{')
             c.append(f'{sp}        if (!pv_cs_string(d, &arr[i])) return false;')
+            # a name list with a hole would reach the host as a NULL name
+            c.append(f'{sp}        if (!arr[i]) return pv_cs_fail(d, "{m.name}[%llu]: no string", (unsigned long long)i);')
+            c.append(f'{sp}    }}')
             c.append(f'{sp}    {lhs} = arr;')
             c.append(f'{sp}}}')
             return
