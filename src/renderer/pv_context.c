@@ -164,6 +164,8 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
         pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: streams nested too deeply");
         return;
     }
+    if (ctx->options.record_batch)
+        ctx->options.record_batch(ctx->options.record_batch_data, data, size);
     struct pv_arena *arena = &ctx->arenas[ctx->depth];
     ctx->depth++;
     struct pv_cs_decoder d = {

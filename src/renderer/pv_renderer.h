@@ -32,6 +32,12 @@ struct pv_renderer_options {
      * For deterministic single-threaded harnesses (fuzzing); a guest would stall otherwise. */
     bool rings_without_workers;
 
+    /* Called with every command batch the context is about to run, from any source (socket
+     * submissions, ring batches, indirect streams), under the context lock, from the transport
+     * thread or a ring worker. For recorders (pvgpu serve --record). */
+    void (*record_batch)(void *data, const void *bytes, size_t size);
+    void *record_batch_data;
+
     /* Per-context bounds; 0 takes the default. Past them: VK_ERROR_OUT_OF_DEVICE_MEMORY for
      * memory, a fatal context for the rest (the driver never learns of async failures). */
     uint64_t max_objects;        /* live guest objects (default 1048576) */

@@ -186,12 +186,10 @@ static int handle_get_capset(struct pv_vtest_client *c, const uint32_t *payload,
     return send_reply(c, PV_VTEST_GET_CAPSET, answer, 1 + words);
 }
 
-#ifdef PV_RENDERER_HAS_RECORD_BATCH
 static void record_batch(void *data, const void *bytes, size_t size)
 {
     pv_vtest_recorder_batch(data, bytes, size);
 }
-#endif
 
 static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payload,
                                uint32_t length)
@@ -201,7 +199,6 @@ static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payloa
     if (payload[0] != PV_CAPSET_VENUS)
         return protocol_error(c, "CONTEXT_INIT for capset %" PRIu32 "; only Venus (%d) is served",
                               payload[0], PV_CAPSET_VENUS);
-#ifdef PV_RENDERER_HAS_RECORD_BATCH
     /* The renderer reports every batch it executes (socket, ring, indirect streams). */
     struct pv_renderer_options options = *c->renderer_options;
     if (pv_vtest_recorder_active(&c->recorder)) {
@@ -209,9 +206,6 @@ static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payloa
         options.record_batch_data = &c->recorder;
     }
     c->ctx = pv_context_create(c->context_id, c->process_name, &options);
-#else
-    c->ctx = pv_context_create(c->context_id, c->process_name, c->renderer_options);
-#endif
     if (!c->ctx) {
         pv_log("context %" PRIu32 ": could not be created, dropping the guest", c->context_id);
         return PV_VTEST_CLIENT_CONTEXT_FATAL;
@@ -366,12 +360,6 @@ static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload
 static int submit_run_batch(struct pv_vtest_client *c, const uint32_t *payload,
                             const struct submit_batch *batch)
 {
-#ifndef PV_RENDERER_HAS_RECORD_BATCH
-    /* Without the renderer's hook only socket submissions can be recorded. */
-    if (batch->cmd_size)
-        pv_vtest_recorder_batch(&c->recorder, &payload[batch->cmd_offset],
-                                (size_t)batch->cmd_size * sizeof(uint32_t));
-#endif
     if (batch->cmd_size &&
         pv_context_submit(c->ctx, &payload[batch->cmd_offset],
                           (size_t)batch->cmd_size * sizeof(uint32_t)) != 0)

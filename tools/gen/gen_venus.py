@@ -1384,7 +1384,9 @@ class Gen:
             '#pragma GCC diagnostic ignored "-Wunused-function"',
             '#pragma GCC diagnostic ignored "-Wtype-limits"',
             '#pragma GCC diagnostic ignored "-Wcast-qual"',
+            '#if !defined(__clang__)',
             '#pragma GCC diagnostic ignored "-Wdiscarded-qualifiers"',
+            '#endif',
             '#endif',
             '',
         ]
