@@ -23,10 +23,12 @@ guest:
 run: guest all
 	$(BUILD)/pvgpu run -- vulkaninfo --summary
 
-# The suite (fuzz corpus replays included), then the same suite under ASan and UBSan.
+# The suite (fuzz corpus replays included), then the same suite under ASan and UBSan, then the
+# guest suite's native / reference host / pvgpu tables.
 test: guest all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 1
 	BUILD=$(BUILD) ./scripts/check-sanitizers.sh
+	@cat $(BUILD)/tests/guest/out/*/table.md
 
 # Every benchmark natively, through the reference host and through pvgpu (bench/README.md);
 # writes bench/results/<date>-<machine>.md and the table in bench/README.md.

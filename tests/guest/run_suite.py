@@ -296,11 +296,13 @@ def main():
                       row['pvgpu'].cell()])
     widths = [max(len(r[i]) for r in table + [headers]) for i in range(len(headers))]
     line = lambda cells: '| ' + ' | '.join(c.ljust(w) for c, w in zip(cells, widths)) + ' |'
+    lines = [line(headers), '|' + '|'.join('-' * (w + 2) for w in widths) + '|']
+    lines += [line(r) for r in table]
     print()
-    print(line(headers))
-    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
-    for r in table:
-        print(line(r))
+    print('\n'.join(lines))
+    # Kept beside the logs, so that `make test` can show every mode's table at its end.
+    with open(os.path.join(out_dir, 'table.md'), 'w') as f:
+        f.write('guest suite, pvgpu %s:\n\n%s\n' % (label, '\n'.join(lines)))
 
     failed = []
     details = []
