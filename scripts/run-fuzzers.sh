@@ -10,6 +10,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
+case "$build" in /*) ;; *) build=$PWD/$build ;; esac   # libFuzzer runs from elsewhere
 seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-vtest decoder ring}
 
