@@ -191,8 +191,10 @@ static void destroy_children(struct pv_context *ctx, struct pv_device *device)
 void pv_device_destroy(struct pv_context *ctx, struct pv_device *device)
 {
     /* A guest that dies mid-dispatch leaves work running on what is about to be freed: let the
-     * device finish first. (A queue waiting for a semaphore nobody will signal never finishes;
-     * the worker's teardown watchdog ends that process.) */
+     * device finish first, once nothing it runs waits on the guest any more. (A queue waiting
+     * for a binary semaphore nobody will signal still never finishes; the worker's teardown
+     * watchdog ends that process.) */
+    pv_device_release_waiters(ctx, device);
     device->dispatch.vkDeviceWaitIdle(device->handle);
     destroy_children(ctx, device);
     while (device->queues) {

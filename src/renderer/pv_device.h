@@ -30,4 +30,8 @@ struct pv_device {
 /* Destroys the device with its queues (and, later, every object made from it). */
 void pv_device_destroy(struct pv_context *ctx, struct pv_device *device);
 
+/* Sets every event and signals every timeline semaphore of the device as far as the driver
+ * allows, so that no queue still waits on what a departed guest would never signal. */
+void pv_device_release_waiters(struct pv_context *ctx, struct pv_device *device);
+
 #endif

@@ -26,6 +26,11 @@ struct pv_object {
     struct pv_pool *pool;
     struct pv_object *pool_prev, *pool_next;
 
+    /* What the host checks guest commands against: a buffer's size, whether a semaphore was
+     * created as a timeline (only those take the timeline commands). */
+    uint64_t size;
+    bool timeline;
+
     /* Releases what the object owns besides its host handle; NULL: a plain free(). */
     void (*release)(struct pv_context *ctx, struct pv_object *obj);
 };

@@ -20,5 +20,18 @@ for delay in 0.1 0.2 0.3 0.5; do
         echo "ok: saxpy killed after ${delay}s, context released: $(grep -o 'teardown released [^;]*' "$log")"
     fi
 done
+# A guest that exits while its queue waits for a timeline value only it would signal: the host
+# must release the wait and tear down at once, not hang in vkDeviceWaitIdle.
+start=$(date +%s)
+PV_TIMELINE_EXIT_WHILE_WAITING=1 timeout 60 "$pvgpu" run -- "$guest/guest_timeline" --shader-dir "$guest" >"$log" 2>&1
+took=$(( $(date +%s) - start ))
+if grep -q "killed by signal\|did not stop\|did not finish in time" "$log" ||
+   ! grep -Eq "teardown released .* left: 0 objects, 0 bytes, 0 blobs, 0 rings" "$log" || [ $took -gt 5 ]; then
+    echo "FAIL: timeline guest gone while its queue waits (${took}s):"
+    sed 's/^/    /' "$log"
+    failures=$((failures + 1))
+else
+    echo "ok: timeline guest gone while its queue waits, torn down in ${took}s: $(grep -o 'teardown released [^;]*' "$log")"
+fi
 [ $failures -eq 0 ] || { echo "$failures case(s) failed"; exit 1; }
 echo "all killed-guest cases passed"
