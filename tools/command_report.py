@@ -37,7 +37,7 @@ def run_workloads(build, stats_dir):
         for stats in os.listdir(run_dir):
             with open(os.path.join(run_dir, stats)) as f:
                 for line in f:
-                    command, _count = line.split()
+                    command = line.split()[0]
                     used[command].add(name)
     return used
 

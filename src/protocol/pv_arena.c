@@ -59,8 +59,13 @@ void *pv_arena_alloc(struct pv_arena *a, size_t size)
 
 void pv_arena_reset(struct pv_arena *a)
 {
-    if (!a->blocks)
+    if (!a->used)
+        return;   /* most recorded commands allocate nothing */
+    if (!a->blocks->next) {
+        a->blocks->used = 0;
+        a->used = 0;
         return;
+    }
     /* Keep the largest block: after a big command the next big one needs no malloc. */
     struct pv_arena_block *keep = a->blocks;
     for (struct pv_arena_block *b = a->blocks; b; b = b->next) {

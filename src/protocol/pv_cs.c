@@ -116,7 +116,15 @@ bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool optional, uin
             *obj_out = NULL;
         return true;
     }
-    struct pv_object *obj = pv_object_table_lookup(d->objects, id);
+    struct pv_object *obj;
+    if (id == d->cached_id && d->cached_removals == d->objects->removals) {
+        obj = d->cached_object;
+    } else {
+        obj = pv_object_table_lookup(d->objects, id);
+        d->cached_id = obj ? id : 0;
+        d->cached_object = obj;
+        d->cached_removals = d->objects->removals;
+    }
     if (!obj)
         return pv_cs_fail(d, "unknown %s id 0x%llx", pv_object_type_name(type),
                           (unsigned long long)id);

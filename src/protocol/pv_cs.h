@@ -23,6 +23,11 @@ struct pv_cs_decoder {
     struct pv_object_table *objects;   /* guest id -> host object, for handle lookups */
     const char *command;               /* name of the command being decoded, for errors */
     unsigned chain_depth;              /* pNext recursion guard */
+    /* The last id looked up: a recorded command buffer names the same one in every command.
+     * Valid while the table has removed nothing since (removals unchanged). */
+    uint64_t cached_id;
+    struct pv_object *cached_object;
+    uint64_t cached_removals;
     bool failed;
     char error[256];
 };

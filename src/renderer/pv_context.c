@@ -14,6 +14,7 @@
 #include "pv_device.h"
 #include "pv_instance.h"
 #include "pv_log.h"
+#include "pv_time.h"
 #include "pv_ring.h"
 
 /* Most bytes one decoded command may allocate (structs, arrays, strings). */
@@ -37,6 +38,8 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     snprintf(ctx->name, sizeof(ctx->name), "%s", debug_name ? debug_name : "guest");
     if (options)
         ctx->options = *options;
+    const char *stats = getenv("PVGPU_COMMAND_STATS");
+    ctx->time_commands = stats && *stats;
     if (!ctx->options.max_objects)
         ctx->options.max_objects = PV_DEFAULT_MAX_OBJECTS;
     if (!ctx->options.max_memory_bytes)
@@ -63,7 +66,8 @@ void pv_context_get_usage(struct pv_context *ctx, struct pv_context_usage *usage
     pthread_mutex_unlock(&ctx->mutex);
 }
 
-/* One "name count" line per command the context ran, in PVGPU_COMMAND_STATS/<name>-<pid>. */
+/* One "name count nanoseconds" line per command the context ran, in
+ * PVGPU_COMMAND_STATS/<name>-<pid>.txt. */
 static void write_command_stats(struct pv_context *ctx)
 {
     const char *dir = getenv("PVGPU_COMMAND_STATS");
@@ -82,8 +86,9 @@ static void write_command_stats(struct pv_context *ctx)
     }
     for (uint32_t i = 0; i < PV_COMMAND_COUNT; i++) {
         if (ctx->command_counts[i])
-            fprintf(f, "%s %llu\n", pv_command_table[i].name,
-                    (unsigned long long)ctx->command_counts[i]);
+            fprintf(f, "%s %llu %llu\n", pv_command_table[i].name,
+                    (unsigned long long)ctx->command_counts[i],
+                    (unsigned long long)ctx->command_ns[i]);
     }
     fclose(f);
 }
@@ -199,7 +204,13 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
         d.command = info->name;
         ctx->current_command = info->name;
         ctx->command_counts[type]++;
-        info->dispatch(ctx, &d, flags);
+        if (ctx->time_commands) {
+            uint64_t start = pv_now_ns();
+            info->dispatch(ctx, &d, flags);
+            ctx->command_ns[type] += pv_now_ns() - start;
+        } else {
+            info->dispatch(ctx, &d, flags);
+        }
         if (d.failed)
             pv_context_set_fatal(ctx, "%s: %s", info->name, d.error);
         pv_arena_reset(arena);

@@ -62,9 +62,13 @@ struct pv_context {
     uint32_t blob_count;
     uint32_t ring_count;
 
-    /* How often each command ran, written out at teardown when PVGPU_COMMAND_STATS names a
-     * directory: which commands a workload exercises. */
+    /* How often each command ran and, when PVGPU_COMMAND_STATS names a directory (written
+     * there at teardown), the time it took: which commands a workload exercises and what the
+     * host spends on each (decoding plus the host driver; a command stream includes what it
+     * runs). */
     uint64_t command_counts[PV_COMMAND_COUNT];
+    uint64_t command_ns[PV_COMMAND_COUNT];
+    bool time_commands;
 
     bool fatal;
     int fatal_fd;   /* eventfd, written when the context turns fatal */

@@ -139,6 +139,7 @@ void pv_object_table_remove(struct pv_object_table *t, uint64_t id)
         j = (j + 1) & (t->capacity - 1);
     }
     t->count--;
+    t->removals++;
 }
 
 struct pv_object *pv_object_table_find_handle(const struct pv_object_table *t, VkObjectType type,

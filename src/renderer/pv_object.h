@@ -50,6 +50,7 @@ struct pv_object_table {
     size_t count;      /* live objects */
     size_t used;       /* live objects plus tombstones, in the larger of the two */
     size_t handle_used;
+    uint64_t removals; /* counts removals, so that a cached lookup knows it is still good */
 };
 
 void pv_object_table_init(struct pv_object_table *t);

@@ -1,7 +1,13 @@
 /* Ring workers: one thread per guest ring. The worker copies each batch out of shared memory
  * once, runs it under the context lock, then publishes the new head. When the ring stays empty
- * it spins briefly, then sleeps with growing naps, and after the guest's idle timeout it sets
- * the IDLE bit and blocks until vkNotifyRingMESA wakes it. */
+ * it spins briefly, then sleeps with short naps, and after the guest's idle timeout it sets the
+ * IDLE bit and blocks until vkNotifyRingMESA wakes it.
+ *
+ * The naps bound how late the worker sees a command the guest wrote while it slept: a guest
+ * that submits, waits for the GPU and submits again finds the worker napping every time. So
+ * they stay short (at most PV_RING_MAX_NAP_NS, a few thousand wake-ups a second, only until the
+ * idle timeout) and the thread asks for a tight timer slack: Linux's default of 50 us would
+ * stretch every nap by that much. */
 #define _GNU_SOURCE
 #include "pv_ring.h"
 
@@ -9,23 +15,21 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "pv_context.h"
 #include "pv_log.h"
+#include "pv_time.h"
 
 #define PV_RING_STATUS_IDLE 1u
 #define PV_RING_MAX_BUFFER (16u << 20)
-/* Yields before the first nap: a guest that submits back to back is served at once. */
-#define PV_RING_SPIN_YIELDS 64
-#define PV_RING_MAX_NAP_NS (1000 * 1000)
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+/* How long the worker only yields after the last batch: a guest that submits back to back,
+ * or right after a short GPU wait, is served at once. */
+#define PV_RING_SPIN_NS (50 * 1000)
+#define PV_RING_FIRST_NAP_NS (4 * 1000)
+#define PV_RING_MAX_NAP_NS (32 * 1000)
+#define PV_RING_TIMER_SLACK_NS 1000
 
 static bool ring_should_stop(struct pv_ring *ring)
 {
@@ -74,24 +78,23 @@ bool pv_ring_consume(struct pv_ring *ring)
 static void *ring_worker(void *arg)
 {
     struct pv_ring *ring = arg;
-    uint64_t last_work = now_ns();
-    unsigned idle_rounds = 0;
-    uint64_t nap_ns = 10 * 1000;
+    uint64_t last_work = pv_now_ns();
+    uint64_t nap_ns = PV_RING_FIRST_NAP_NS;
+    prctl(PR_SET_TIMERSLACK, PV_RING_TIMER_SLACK_NS, 0, 0, 0);
 
     while (!ring_should_stop(ring)) {
         if (pv_ring_consume(ring)) {
-            last_work = now_ns();
-            idle_rounds = 0;
-            nap_ns = 10 * 1000;
+            last_work = pv_now_ns();
+            nap_ns = PV_RING_FIRST_NAP_NS;
             continue;
         }
 
-        if (idle_rounds < PV_RING_SPIN_YIELDS) {
-            idle_rounds++;
+        uint64_t idle_ns = pv_now_ns() - last_work;
+        if (idle_ns < PV_RING_SPIN_NS) {
             sched_yield();
             continue;
         }
-        if (now_ns() - last_work < ring->idle_timeout_ns) {
+        if (idle_ns < ring->idle_timeout_ns) {
             struct timespec nap = { 0, (long)nap_ns };
             nanosleep(&nap, NULL);
             if (nap_ns < PV_RING_MAX_NAP_NS)
@@ -110,9 +113,8 @@ static void *ring_worker(void *arg)
             pthread_mutex_unlock(&ring->wake_mutex);
         }
         __atomic_and_fetch(ring->status, ~PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
-        last_work = now_ns();
-        idle_rounds = 0;
-        nap_ns = 10 * 1000;
+        last_work = pv_now_ns();
+        nap_ns = PV_RING_FIRST_NAP_NS;
     }
     return NULL;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pv_log.h"
+#include "pv_time.h"
 
 /* Sanitizer builds check each context worker for leaks: it ends with _exit, which skips the
  * check LeakSanitizer makes at exit, and the worker is where a guest makes the host allocate. */
@@ -189,9 +190,7 @@ static void sleep_ms(const struct server *s, long ms)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(pv_now_ns() / 1000000);
 }
 
 /* Terminates every worker, giving them a moment to release their contexts first. */
