@@ -102,8 +102,8 @@ bool pv_cs_char_array(struct pv_cs_decoder *d, char *out, size_t capacity)
     return true;
 }
 
-bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool optional, uint64_t *handle_out,
-                  struct pv_object **obj_out)
+bool pv_cs_handle_lookup(struct pv_cs_decoder *d, VkObjectType type, bool optional,
+                         uint64_t *handle_out, struct pv_object **obj_out)
 {
     uint64_t id;
     if (!pv_cs_u64(d, &id))
@@ -116,14 +116,20 @@ bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool optional, uin
             *obj_out = NULL;
         return true;
     }
+    if (d->cache_removals != d->objects->removals) {
+        memset(d->cache, 0, sizeof(d->cache));
+        d->cache_removals = d->objects->removals;
+    }
+    unsigned slot = (unsigned)type & 7;
     struct pv_object *obj;
-    if (id == d->cached_id && d->cached_removals == d->objects->removals) {
-        obj = d->cached_object;
+    if (d->cache[slot].id == id) {
+        obj = d->cache[slot].object;
     } else {
         obj = pv_object_table_lookup(d->objects, id);
-        d->cached_id = obj ? id : 0;
-        d->cached_object = obj;
-        d->cached_removals = d->objects->removals;
+        if (obj) {
+            d->cache[slot].id = id;
+            d->cache[slot].object = obj;
+        }
     }
     if (!obj)
         return pv_cs_fail(d, "unknown %s id 0x%llx", pv_object_type_name(type),

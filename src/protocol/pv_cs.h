@@ -12,9 +12,7 @@
 #include <vulkan/vulkan.h>
 
 #include "pv_arena.h"
-
-struct pv_object;
-struct pv_object_table;
+#include "pv_object.h"
 
 struct pv_cs_decoder {
     const uint8_t *cur;
@@ -23,11 +21,14 @@ struct pv_cs_decoder {
     struct pv_object_table *objects;   /* guest id -> host object, for handle lookups */
     const char *command;               /* name of the command being decoded, for errors */
     unsigned chain_depth;              /* pNext recursion guard */
-    /* The last id looked up: a recorded command buffer names the same one in every command.
-     * Valid while the table has removed nothing since (removals unchanged). */
-    uint64_t cached_id;
-    struct pv_object *cached_object;
-    uint64_t cached_removals;
+    /* Recent lookups, one per slot of the object type: a recorded command buffer names the
+     * same command buffer (and mostly the same layout or pipeline) in every command. Valid
+     * while the table has removed nothing since (removals unchanged). */
+    struct {
+        uint64_t id;
+        struct pv_object *object;
+    } cache[8];
+    uint64_t cache_removals;
     bool failed;
     char error[256];
 };
@@ -130,6 +131,18 @@ void *pv_cs_alloc(struct pv_cs_decoder *d, size_t count, size_t element_size);
 /* size bytes, padded to 4 on the wire. */
 bool pv_cs_bytes(struct pv_cs_decoder *d, void *out, size_t size);
 
+/* size opaque bytes (push constants, update data, cache blobs), padded to 4 on the wire, left
+ * where they are: the host driver reads them during the call. NULL if the command is short. */
+static inline const void *pv_cs_bytes_view(struct pv_cs_decoder *d, size_t size)
+{
+    size_t padded = (size + 3) & ~(size_t)3;
+    if (padded < size || !pv_cs_need(d, padded))
+        return NULL;
+    const void *bytes = d->cur;
+    d->cur += padded;
+    return bytes;
+}
+
 /* count u32 slots into an array of 4-byte elements. */
 bool pv_cs_u32_array(struct pv_cs_decoder *d, void *out, size_t count);
 bool pv_cs_u64_array(struct pv_cs_decoder *d, void *out, size_t count);
@@ -142,8 +155,30 @@ bool pv_cs_char_array(struct pv_cs_decoder *d, char *out, size_t capacity);
 
 /* An object id of the given type, translated to the host handle. Id 0 is VK_NULL_HANDLE and
  * allowed only where optional. obj_out (may be NULL) receives the host object. */
-bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool optional, uint64_t *handle_out,
-                  struct pv_object **obj_out);
+bool pv_cs_handle_lookup(struct pv_cs_decoder *d, VkObjectType type, bool optional,
+                         uint64_t *handle_out, struct pv_object **obj_out);
+
+/* The same, inline for the common case: an id found in the decoder's cache with the right
+ * type (recorded commands, one after another on the same command buffer). */
+static inline bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool optional,
+                                uint64_t *handle_out, struct pv_object **obj_out)
+{
+    if (pv_cs_remaining(d) >= 8) {
+        uint64_t id;
+        memcpy(&id, d->cur, 8);
+        unsigned slot = (unsigned)type & 7;
+        struct pv_object *obj = d->cache[slot].object;
+        if (id && id == d->cache[slot].id && d->cache_removals == d->objects->removals &&
+            obj->type == type) {
+            d->cur += 8;
+            *handle_out = obj->handle;
+            if (obj_out)
+                *obj_out = obj;
+            return true;
+        }
+    }
+    return pv_cs_handle_lookup(d, type, optional, handle_out, obj_out);
+}
 
 /* Reply writing: a full reply stream makes the encoder fail, never overflow. */
 static inline void pv_cse_bytes(struct pv_cs_encoder *e, const void *data, size_t size)

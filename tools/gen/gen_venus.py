@@ -513,8 +513,9 @@ class Gen:
             if not optional:
                 c.append(f'{sp}    if (!n && ({count})) return pv_cs_fail(d, "{m.name}: missing");')
             if k == 'void':
-                c.append(f'{sp}    void *arr = n ? pv_cs_alloc(d, n, 1) : NULL;')
-                c.append(f'{sp}    if (n && (!arr || !pv_cs_bytes(d, arr, n))) return false;')
+                # opaque bytes stay in the stream: no copy for push constants and the like
+                c.append(f'{sp}    const void *arr = n ? pv_cs_bytes_view(d, n) : NULL;')
+                c.append(f'{sp}    if (n && !arr) return false;')
             else:
                 ctype = m.type
                 c.append(f'{sp}    {ctype} *arr = n ? pv_cs_alloc(d, n, sizeof(*arr)) : NULL;')
