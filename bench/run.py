@@ -60,8 +60,10 @@ class Metric:
 class Workload:
     """A pvbench workload: its arguments in full and quick mode and the metrics of its row(s)."""
 
-    def __init__(self, name, full, quick, metrics, latency=False, needs_map=False, target=None, extras=()):
+    def __init__(self, name, full, quick, metrics, latency=False, needs_map=False, target=None, extras=(),
+                 program=None):
         self.name, self.full, self.quick, self.metrics = name, full, quick, metrics
+        self.program = program or name   # the pvbench workload, when a row runs one with other options
         self.extras = extras        # further result keys, shown per repetition: where the time goes
         self.latency = latency      # compare pvgpu† with reference† (lavapipe's waits make native moot)
         self.needs_map = needs_map  # cannot run with --no-map: n/a through the reference
@@ -92,6 +94,13 @@ WORKLOADS = [
               Metric('p99_us', 'round trip p99: %(call)s', 'us', False, fmt_us)],
              latency=True, target={'p50_us': '≤ 0.8× reference†', 'p99_us': '≤ 30 us; ≤ 0.8× reference†'},
              extras=['mean_us', 'min_us', 'max_us']),
+    # The same with a call the host driver answers at once: what the transport itself costs.
+    Workload('roundtrip-semaphore', ['--size', '20000', '--call', 'semaphore'],
+             ['--size', '5000', '--call', 'semaphore'],
+             [Metric('p50_us', 'round trip p50: %(call)s', 'us', False, fmt_us),
+              Metric('p99_us', 'round trip p99: %(call)s', 'us', False, fmt_us)],
+             latency=True, target={'p50_us': '≤ 0.8× reference†', 'p99_us': '≤ 30 us; ≤ 0.8× reference†'},
+             extras=['mean_us', 'min_us', 'max_us'], program='roundtrip'),
     Workload('submit', ['--size', '5000'], ['--size', '1000'],
              [Metric('us_per_iter', 'submit + wait, empty command buffer', 'us', False, fmt_us)],
              latency=True, target={'us_per_iter': '≤ 0.8× reference†'}, extras=['p50_us', 'p99_us']),
@@ -292,7 +301,7 @@ class Runner:
 
     def run_workload(self, way, workload, extra):
         log, server_log = self.log_paths(way, workload.name)
-        guest = self.pvbench(way, workload.name, extra)
+        guest = self.pvbench(way, workload.program, extra)
         command = self.wrap(way, guest, server_log)
         self.commands.setdefault(workload.name, ' '.join(shlex.quote(c) for c in guest))
         start = time.monotonic()
@@ -311,7 +320,7 @@ class Runner:
         write_log(log, command, self.env_note(way), output, errors, process.returncode,
                   ' (timed out)' if timed_out else '', seconds)
         status, reasons = self.classify(way, process.returncode, timed_out, output, errors, server_log)
-        values = parse_result(output, workload.name)
+        values = parse_result(output, workload.program)
         if status == 'ok' and values is None:
             status, reasons = 'fail', ['no result line']
         if status == 'ok' and values.get('n/a'):
