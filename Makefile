@@ -23,11 +23,15 @@ guest:
 run: guest all
 	$(BUILD)/pvgpu run -- vulkaninfo --summary
 
-# The suite (fuzz corpus replays included), then the same suite under ASan and UBSan, then the
-# guest suite's native / reference host / pvgpu tables.
+# Seconds each fuzz target runs in `make test` (after its corpus replay in the suite).
+TEST_FUZZ_SECONDS ?= 20
+
+# The suite (fuzz corpus replays included), then the same suite under ASan and UBSan, a brief
+# run of every fuzz target, then the guest suite's native / reference host / pvgpu tables.
 test: guest all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 1
 	BUILD=$(BUILD) ./scripts/check-sanitizers.sh
+	FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) ./scripts/run-fuzzers.sh
 	@cat $(BUILD)/tests/guest/out/*/table.md
 
 # Every benchmark natively, through the reference host and through pvgpu (bench/README.md);

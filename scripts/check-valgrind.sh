@@ -100,15 +100,20 @@ guest_dir=$build/tests/guest
 for program in "$guest_dir"/guest_*; do
     [ -x "$program" ] && [ -f "$program" ] || continue
     name=${program##*/}
+    [ "$name" = guest_misuse ] && continue   # invalid usage on purpose: invalid-usage below
     mkdir -p "$out/guest-out"
     run_check "$name" pvgpu_run "$program" --shader-dir "$guest_dir" --out-dir "$out/guest-out"
 done
 
-# Tests that start `pvgpu serve` themselves get the wrapper as their pvgpu.
+# Tests that start pvgpu themselves get the wrapper as their pvgpu.
 for t in test_vtest_handshake test_malformed_streams; do
     exe=$build/tests/$t
     [ -x "$exe" ] || continue
     run_check "$t" env PVGPU="$wrapper" PVGPU_VALGRIND_LOG_PREFIX="$out/$t" PVGPU_BUILD_DIR="$build" "$exe"
+done
+for t in invalid_usage guest_killed; do
+    run_check "$t" env PVGPU="$wrapper" PVGPU_VALGRIND_LOG_PREFIX="$out/$t" PVGPU_BUILD_DIR="$build" \
+        bash "$root/tests/stack/$t.sh"
 done
 
 for target in vtest decoder ring; do
