@@ -1,13 +1,16 @@
 /* Ring workers: one thread per guest ring. The worker copies each batch out of shared memory
  * once, runs it under the context lock, then publishes the new head. When the ring stays empty
- * it spins briefly, then sleeps with short naps, and after the guest's idle timeout it sets the
+ * it spins briefly, then naps for longer as it stays idle, and after the guest's idle timeout it sets the
  * IDLE bit and blocks until vkNotifyRingMESA wakes it.
  *
  * The naps bound how late the worker sees a command the guest wrote while it slept: a guest
- * that submits, waits for the GPU and submits again finds the worker napping every time. So
- * they stay short (at most PV_RING_MAX_NAP_NS, a few thousand wake-ups a second, only until the
- * idle timeout) and the thread asks for a tight timer slack: Linux's default of 50 us would
- * stretch every nap by that much. */
+ * that submits, waits for the GPU and submits again finds the worker napping every time. So a
+ * nap is an eighth of the time the ring has been idle (at least PV_RING_FIRST_NAP_NS, at most
+ * PV_RING_MAX_NAP_NS): the worker is late by about an eighth of the guest's pause, while a long
+ * GPU job costs a few dozen wake-ups, not thousands (on a host whose GPU is the CPU, every
+ * wake-up preempts the rasterizer). The thread asks for a tight timer slack: Linux's default of
+ * 50 us would stretch every short nap by that much.
+ */
 #define _GNU_SOURCE
 #include "pv_ring.h"
 
@@ -28,7 +31,7 @@
  * or right after a short GPU wait, is served at once. */
 #define PV_RING_SPIN_NS (50 * 1000)
 #define PV_RING_FIRST_NAP_NS (4 * 1000)
-#define PV_RING_MAX_NAP_NS (32 * 1000)
+#define PV_RING_MAX_NAP_NS (1000 * 1000)
 #define PV_RING_TIMER_SLACK_NS 1000
 
 static bool ring_should_stop(struct pv_ring *ring)
@@ -79,13 +82,11 @@ static void *ring_worker(void *arg)
 {
     struct pv_ring *ring = arg;
     uint64_t last_work = pv_now_ns();
-    uint64_t nap_ns = PV_RING_FIRST_NAP_NS;
     prctl(PR_SET_TIMERSLACK, PV_RING_TIMER_SLACK_NS, 0, 0, 0);
 
     while (!ring_should_stop(ring)) {
         if (pv_ring_consume(ring)) {
             last_work = pv_now_ns();
-            nap_ns = PV_RING_FIRST_NAP_NS;
             continue;
         }
 
@@ -95,10 +96,13 @@ static void *ring_worker(void *arg)
             continue;
         }
         if (idle_ns < ring->idle_timeout_ns) {
+            uint64_t nap_ns = idle_ns / 8;
+            if (nap_ns < PV_RING_FIRST_NAP_NS)
+                nap_ns = PV_RING_FIRST_NAP_NS;
+            if (nap_ns > PV_RING_MAX_NAP_NS)
+                nap_ns = PV_RING_MAX_NAP_NS;
             struct timespec nap = { 0, (long)nap_ns };
             nanosleep(&nap, NULL);
-            if (nap_ns < PV_RING_MAX_NAP_NS)
-                nap_ns *= 2;
             continue;
         }
 
@@ -114,7 +118,6 @@ static void *ring_worker(void *arg)
         }
         __atomic_and_fetch(ring->status, ~PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
         last_work = pv_now_ns();
-        nap_ns = PV_RING_FIRST_NAP_NS;
     }
     return NULL;
 }
