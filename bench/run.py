@@ -731,7 +731,7 @@ def main():
                         help='where <date>-<machine>.md goes (%(default)s)')
     parser.add_argument('--out-dir', help='logs of every run (default <build>/bench/out)')
     parser.add_argument('--update-readme', action='store_true',
-                        help='also put the table into bench/README.md between its bench:latest markers')
+                        help='also put the table into bench/README.md and README.md between their bench:latest markers')
     args = parser.parse_args()
 
     build = os.path.abspath(args.build_dir)
@@ -901,11 +901,12 @@ def main():
     print()
     print('written to %s' % os.path.relpath(path))
     if args.update_readme:
-        update_readme(os.path.join(HERE, 'README.md'),
-                      '%s on %s (%s, %d cores; %s), %s mode, load average %s → %s; details in `%s`.\n\n%s\n\n%s' % (
-                          started.strftime('%Y-%m-%d'), machine, cpu_model(), os.cpu_count() or 0,
-                          runner.device_name or 'unknown device', 'quick' if args.quick else 'full',
-                          load_start, load_end, os.path.relpath(path, HERE), table, legend))
+        for readme_dir in (HERE, ROOT):   # bench/README.md and the project's front page
+            update_readme(os.path.join(readme_dir, 'README.md'),
+                          '%s on %s (%s, %d cores; %s), %s mode, load average %s → %s; details in `%s`.\n\n%s\n\n%s' % (
+                              started.strftime('%Y-%m-%d'), machine, cpu_model(), os.cpu_count() or 0,
+                              runner.device_name or 'unknown device', 'quick' if args.quick else 'full',
+                              load_start, load_end, os.path.relpath(path, readme_dir), table, legend))
     if failures:
         print('FAIL: %s' % ', '.join('%s (%s)' % (name, WAY_TITLES[way]) for name, way, _ in failures))
         return 1
