@@ -57,10 +57,8 @@ void *pv_arena_alloc(struct pv_arena *a, size_t size)
     return p;
 }
 
-void pv_arena_reset(struct pv_arena *a)
+void pv_arena_release(struct pv_arena *a)
 {
-    if (!a->used)
-        return;   /* most recorded commands allocate nothing */
     if (!a->blocks->next) {
         a->blocks->used = 0;
         a->used = 0;

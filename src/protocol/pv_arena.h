@@ -20,7 +20,14 @@ void pv_arena_finish(struct pv_arena *a);
 /* Zeroed, 16-byte aligned; NULL when the limit would be passed or memory is short. */
 void *pv_arena_alloc(struct pv_arena *a, size_t size);
 
-/* Forgets every allocation, keeping one block for reuse. */
-void pv_arena_reset(struct pv_arena *a);
+/* Forgets every allocation, keeping one block for reuse. Inline for the common case of a
+ * command that allocated nothing. */
+void pv_arena_release(struct pv_arena *a);
+
+static inline void pv_arena_reset(struct pv_arena *a)
+{
+    if (a->used)
+        pv_arena_release(a);
+}
 
 #endif
