@@ -42,10 +42,13 @@ void pv_handle_vkCreateBuffer(struct pv_context *ctx, struct pv_args_vkCreateBuf
     VkExternalMemoryBufferCreateInfo external;
     with_host_import(device, a->pCreateInfo, &info, &external);
     a->ret = device->dispatch.vkCreateBuffer(a->device, &info, NULL, a->pBuffer);
-    if (a->ret == VK_SUCCESS &&
-        pv_context_bind_object(ctx, a->device_object, VK_OBJECT_TYPE_BUFFER, a->pBuffer_id,
-                               (uint64_t)*a->pBuffer))
-        pv_object_table_lookup(&ctx->objects, a->pBuffer_id)->size = info.size;
+    if (a->ret != VK_SUCCESS)
+        return;
+    struct pv_object *buffer = pv_context_bind_object(ctx, a->device_object,
+                                                      VK_OBJECT_TYPE_BUFFER, a->pBuffer_id,
+                                                      (uint64_t)*a->pBuffer);
+    if (buffer)
+        buffer->size = info.size;
 }
 
 void pv_handle_vkGetDeviceBufferMemoryRequirements(

@@ -432,8 +432,8 @@ void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj)
     pv_object_table_remove(&ctx->objects, obj->id);
 }
 
-bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, VkObjectType type,
-                            uint64_t id, uint64_t handle)
+struct pv_object *pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent,
+                                         VkObjectType type, uint64_t id, uint64_t handle)
 {
     struct pv_object *obj = calloc(1, sizeof(*obj));
     if (obj) {
@@ -443,14 +443,14 @@ bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, Vk
         obj->instance = parent->instance;
         obj->device = parent->device;
         if (pv_context_add_object(ctx, obj))
-            return true;
+            return obj;
         free(obj);
     } else {
         pv_context_set_fatal(ctx, "%s: out of memory", ctx->current_command);
     }
     if (parent->device)
         pv_destroy_host_object(parent->device, type, handle);
-    return false;
+    return NULL;
 }
 
 void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj)

@@ -105,10 +105,11 @@ void pv_blob_unref(struct pv_blob *blob);
 bool pv_context_add_object(struct pv_context *ctx, struct pv_object *obj);
 void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj);
 
-/* For generated create commands: a plain object of type under parent (which gives it its
- * dispatch). On failure the host object is destroyed and the context is fatal. */
-bool pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent, VkObjectType type,
-                            uint64_t id, uint64_t handle);
+/* For create commands: a plain object of type under parent (which gives it its dispatch),
+ * returned so that a handler can note more about it. On failure (NULL) the host object is
+ * destroyed and the context is fatal. */
+struct pv_object *pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent,
+                                         VkObjectType type, uint64_t id, uint64_t handle);
 /* Unbinds an object and releases it (unlinking it from its pool); the host handle is the
  * caller's business. Generated destroy commands call it after the host destroy. */
 void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj);

@@ -1,11 +1,11 @@
 /* Ring workers: one thread per guest ring. The worker copies each batch out of shared memory
  * once, runs it under the context lock, then publishes the new head. When the ring stays empty
- * it spins briefly, then naps for longer as it stays idle, and after the guest's idle timeout it sets the
- * IDLE bit and blocks until vkNotifyRingMESA wakes it.
+ * it spins briefly, then naps for longer the longer it stays idle, and after the guest's idle
+ * timeout it sets the IDLE bit and blocks until vkNotifyRingMESA wakes it.
  *
  * The naps bound how late the worker sees a command the guest wrote while it slept: a guest
  * that submits, waits for the GPU and submits again finds the worker napping every time. So a
- * nap is an eighth of the time the ring has been idle (at least PV_RING_FIRST_NAP_NS, at most
+ * nap is an eighth of the time the ring has been idle (at least PV_RING_MIN_NAP_NS, at most
  * PV_RING_MAX_NAP_NS): the worker is late by about an eighth of the guest's pause, while a long
  * GPU job costs a few dozen wake-ups, not thousands (on a host whose GPU is the CPU, every
  * wake-up preempts the rasterizer). The thread asks for a tight timer slack: Linux's default of
@@ -30,7 +30,7 @@
 /* How long the worker only yields after the last batch: a guest that submits back to back,
  * or right after a short GPU wait, is served at once. */
 #define PV_RING_SPIN_NS (50 * 1000)
-#define PV_RING_FIRST_NAP_NS (4 * 1000)
+#define PV_RING_MIN_NAP_NS (4 * 1000)
 #define PV_RING_MAX_NAP_NS (1000 * 1000)
 #define PV_RING_TIMER_SLACK_NS 1000
 
@@ -97,8 +97,8 @@ static void *ring_worker(void *arg)
         }
         if (idle_ns < ring->idle_timeout_ns) {
             uint64_t nap_ns = idle_ns / 8;
-            if (nap_ns < PV_RING_FIRST_NAP_NS)
-                nap_ns = PV_RING_FIRST_NAP_NS;
+            if (nap_ns < PV_RING_MIN_NAP_NS)
+                nap_ns = PV_RING_MIN_NAP_NS;
             if (nap_ns > PV_RING_MAX_NAP_NS)
                 nap_ns = PV_RING_MAX_NAP_NS;
             struct timespec nap = { 0, (long)nap_ns };

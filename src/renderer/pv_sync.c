@@ -9,26 +9,33 @@ void pv_handle_vkCreateSemaphore(struct pv_context *ctx, struct pv_args_vkCreate
 {
     struct pv_device *device = a->device_object->device;
     a->ret = device->dispatch.vkCreateSemaphore(a->device, a->pCreateInfo, NULL, a->pSemaphore);
-    if (a->ret != VK_SUCCESS ||
-        !pv_context_bind_object(ctx, a->device_object, VK_OBJECT_TYPE_SEMAPHORE,
-                                a->pSemaphore_id, (uint64_t)*a->pSemaphore))
+    if (a->ret != VK_SUCCESS)
         return;
-    for (const VkBaseInStructure *s = a->pCreateInfo->pNext; s; s = s->pNext) {
+    struct pv_object *semaphore = pv_context_bind_object(ctx, a->device_object,
+                                                         VK_OBJECT_TYPE_SEMAPHORE,
+                                                         a->pSemaphore_id,
+                                                         (uint64_t)*a->pSemaphore);
+    for (const VkBaseInStructure *s = a->pCreateInfo->pNext; semaphore && s; s = s->pNext) {
         if (s->sType == VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO &&
             ((const VkSemaphoreTypeCreateInfo *)s)->semaphoreType == VK_SEMAPHORE_TYPE_TIMELINE)
-            pv_object_table_lookup(&ctx->objects, a->pSemaphore_id)->timeline = true;
+            semaphore->timeline = true;
     }
 }
 
-/* Whether the host handle is a timeline semaphore of the context; else the context is fatal. */
-static bool is_timeline(struct pv_context *ctx, VkSemaphore handle, const char *command)
+/* Whether obj is a timeline semaphore; else the context is fatal. */
+static bool is_timeline(struct pv_context *ctx, const struct pv_object *obj, const char *command)
 {
-    struct pv_object *obj =
-        pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_SEMAPHORE, (uint64_t)handle);
     if (obj && obj->timeline)
         return true;
     pv_context_set_fatal(ctx, "%s: the semaphore is not a timeline semaphore", command);
     return false;
+}
+
+/* The same for a semaphore named inside a struct, which the decoder leaves as a host handle. */
+static bool handle_is_timeline(struct pv_context *ctx, VkSemaphore handle, const char *command)
+{
+    return is_timeline(ctx, pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_SEMAPHORE,
+                                                         (uint64_t)handle), command);
 }
 
 /* The timeline entry points may come from VK_KHR_timeline_semaphore on a 1.1 device; a guest
@@ -45,7 +52,7 @@ void pv_handle_vkGetSemaphoreCounterValue(struct pv_context *ctx,
 {
     struct pv_device *device = a->device_object->device;
     if (have(ctx, device->dispatch.vkGetSemaphoreCounterValue, "vkGetSemaphoreCounterValue") &&
-        is_timeline(ctx, a->semaphore, "vkGetSemaphoreCounterValue"))
+        is_timeline(ctx, a->semaphore_object, "vkGetSemaphoreCounterValue"))
         a->ret = device->dispatch.vkGetSemaphoreCounterValue(a->device, a->semaphore, a->pValue);
 }
 
@@ -55,7 +62,7 @@ void pv_handle_vkWaitSemaphores(struct pv_context *ctx, struct pv_args_vkWaitSem
     if (!have(ctx, device->dispatch.vkWaitSemaphores, "vkWaitSemaphores"))
         return;
     for (uint32_t i = 0; i < a->pWaitInfo->semaphoreCount; i++) {
-        if (!is_timeline(ctx, a->pWaitInfo->pSemaphores[i], "vkWaitSemaphores"))
+        if (!handle_is_timeline(ctx, a->pWaitInfo->pSemaphores[i], "vkWaitSemaphores"))
             return;
     }
     a->ret = device->dispatch.vkWaitSemaphores(a->device, a->pWaitInfo, a->timeout);
@@ -65,7 +72,7 @@ void pv_handle_vkSignalSemaphore(struct pv_context *ctx, struct pv_args_vkSignal
 {
     struct pv_device *device = a->device_object->device;
     if (have(ctx, device->dispatch.vkSignalSemaphore, "vkSignalSemaphore") &&
-        is_timeline(ctx, a->pSignalInfo->semaphore, "vkSignalSemaphore"))
+        handle_is_timeline(ctx, a->pSignalInfo->semaphore, "vkSignalSemaphore"))
         a->ret = device->dispatch.vkSignalSemaphore(a->device, a->pSignalInfo);
 }
 

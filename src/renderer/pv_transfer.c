@@ -3,13 +3,11 @@
  * memory, so a range past the buffer or a copy onto itself would corrupt the host process
  * rather than fail. Only the guest's context is at stake (it has a process of its own), but the
  * host must never run code on wild ranges. */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pv_device.h"
-
-struct range_pair {
-    VkDeviceSize src, dst, size;
-};
 
 struct interval {
     VkDeviceSize start, end;
@@ -43,28 +41,41 @@ static bool sets_overlap(const struct interval *src, const struct interval *dst,
     return false;
 }
 
+/* Copy regions as both commands lay them out: VkBufferCopy and VkBufferCopy2 each hold
+ * srcOffset, dstOffset and size back to back, stride bytes apart from one region to the next. */
+struct copy_regions {
+    const uint8_t *first;   /* &pRegions[0].srcOffset */
+    size_t stride;
+    uint32_t count;
+};
+
+_Static_assert(offsetof(VkBufferCopy, dstOffset) == offsetof(VkBufferCopy, srcOffset) + 8 &&
+                   offsetof(VkBufferCopy, size) == offsetof(VkBufferCopy, srcOffset) + 16,
+               "VkBufferCopy: srcOffset, dstOffset, size back to back");
+_Static_assert(offsetof(VkBufferCopy2, dstOffset) == offsetof(VkBufferCopy2, srcOffset) + 8 &&
+                   offsetof(VkBufferCopy2, size) == offsetof(VkBufferCopy2, srcOffset) + 16,
+               "VkBufferCopy2: srcOffset, dstOffset, size back to back");
+
+static void region_at(const struct copy_regions *r, uint32_t i, VkDeviceSize out[3])
+{
+    memcpy(out, r->first + (size_t)i * r->stride, 3 * sizeof(VkDeviceSize));
+}
+
 /* The checks of vkCmdCopyBuffer(2): every region non-empty and inside both buffers, and, when
  * a buffer is copied onto itself, no source region overlapping a destination region. */
-static bool copy_regions_valid(struct pv_context *ctx, const char *command, VkBuffer src_handle,
-                               VkBuffer dst_handle, const struct range_pair *regions,
-                               uint32_t count)
+static bool copy_regions_valid(struct pv_context *ctx, const char *command,
+                               const struct pv_object *src, const struct pv_object *dst,
+                               const struct copy_regions *regions)
 {
-    struct pv_object *src = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_BUFFER,
-                                                         (uint64_t)src_handle);
-    struct pv_object *dst = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_BUFFER,
-                                                         (uint64_t)dst_handle);
-    if (!src || !dst) {
-        pv_context_set_fatal(ctx, "%s: a buffer is not a buffer of the context", command);
-        return false;
-    }
+    uint32_t count = regions->count;
     for (uint32_t i = 0; i < count; i++) {
-        const struct range_pair *r = &regions[i];
-        if (!r->size || !within(r->src, r->size, src->size) ||
-            !within(r->dst, r->size, dst->size)) {
+        VkDeviceSize r[3];   /* srcOffset, dstOffset, size */
+        region_at(regions, i, r);
+        if (!r[2] || !within(r[0], r[2], src->size) || !within(r[1], r[2], dst->size)) {
             pv_context_set_fatal(ctx, "%s: region %u (%llu bytes from %llu to %llu) is empty or "
                                  "outside the buffers (%llu and %llu bytes)", command, i,
-                                 (unsigned long long)r->size, (unsigned long long)r->src,
-                                 (unsigned long long)r->dst, (unsigned long long)src->size,
+                                 (unsigned long long)r[2], (unsigned long long)r[0],
+                                 (unsigned long long)r[1], (unsigned long long)src->size,
                                  (unsigned long long)dst->size);
             return false;
         }
@@ -77,8 +88,10 @@ static bool copy_regions_valid(struct pv_context *ctx, const char *command, VkBu
         return false;
     }
     for (uint32_t i = 0; i < count; i++) {
-        sorted[i] = (struct interval){ regions[i].src, regions[i].src + regions[i].size };
-        sorted[count + i] = (struct interval){ regions[i].dst, regions[i].dst + regions[i].size };
+        VkDeviceSize r[3];
+        region_at(regions, i, r);
+        sorted[i] = (struct interval){ r[0], r[0] + r[2] };
+        sorted[count + i] = (struct interval){ r[1], r[1] + r[2] };
     }
     qsort(sorted, count, sizeof(*sorted), by_start);
     qsort(sorted + count, count, sizeof(*sorted), by_start);
@@ -92,18 +105,13 @@ static bool copy_regions_valid(struct pv_context *ctx, const char *command, VkBu
 
 void pv_handle_vkCmdCopyBuffer(struct pv_context *ctx, struct pv_args_vkCmdCopyBuffer *a)
 {
-    struct range_pair *regions = calloc(a->regionCount ? a->regionCount : 1, sizeof(*regions));
-    if (!regions) {
-        pv_context_set_fatal(ctx, "vkCmdCopyBuffer: out of memory");
-        return;
-    }
-    for (uint32_t i = 0; i < a->regionCount; i++)
-        regions[i] = (struct range_pair){ a->pRegions[i].srcOffset, a->pRegions[i].dstOffset,
-                                          a->pRegions[i].size };
-    bool valid = copy_regions_valid(ctx, "vkCmdCopyBuffer", a->srcBuffer, a->dstBuffer, regions,
-                                    a->regionCount);
-    free(regions);
-    if (valid)
+    const struct copy_regions regions = {
+        .first = a->regionCount ? (const uint8_t *)&a->pRegions[0].srcOffset : NULL,
+        .stride = sizeof(VkBufferCopy),
+        .count = a->regionCount,
+    };
+    if (copy_regions_valid(ctx, "vkCmdCopyBuffer", a->srcBuffer_object, a->dstBuffer_object,
+                           &regions))
         a->commandBuffer_object->device->dispatch.vkCmdCopyBuffer(
             a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
 }
@@ -116,33 +124,30 @@ void pv_handle_vkCmdCopyBuffer2(struct pv_context *ctx, struct pv_args_vkCmdCopy
         return;
     }
     const VkCopyBufferInfo2 *info = a->pCopyBufferInfo;
-    struct range_pair *regions = calloc(info->regionCount ? info->regionCount : 1,
-                                        sizeof(*regions));
-    if (!regions) {
-        pv_context_set_fatal(ctx, "vkCmdCopyBuffer2: out of memory");
+    /* The buffers come inside the struct: the decoder checked their ids but kept no objects. */
+    struct pv_object *src = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_BUFFER,
+                                                         (uint64_t)info->srcBuffer);
+    struct pv_object *dst = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_BUFFER,
+                                                         (uint64_t)info->dstBuffer);
+    const struct copy_regions regions = {
+        .first = info->regionCount ? (const uint8_t *)&info->pRegions[0].srcOffset : NULL,
+        .stride = sizeof(VkBufferCopy2),
+        .count = info->regionCount,
+    };
+    if (!src || !dst) {
+        pv_context_set_fatal(ctx, "vkCmdCopyBuffer2: a buffer is not a buffer of the context");
         return;
     }
-    for (uint32_t i = 0; i < info->regionCount; i++)
-        regions[i] = (struct range_pair){ info->pRegions[i].srcOffset,
-                                          info->pRegions[i].dstOffset, info->pRegions[i].size };
-    bool valid = copy_regions_valid(ctx, "vkCmdCopyBuffer2", info->srcBuffer, info->dstBuffer,
-                                    regions, info->regionCount);
-    free(regions);
-    if (valid)
+    if (copy_regions_valid(ctx, "vkCmdCopyBuffer2", src, dst, &regions))
         fn(a->commandBuffer, info);
 }
 
 /* vkCmdFillBuffer and vkCmdUpdateBuffer: a range inside the buffer (VK_WHOLE_SIZE: from the
  * offset to the end). */
-static bool fill_range_valid(struct pv_context *ctx, const char *command, VkBuffer handle,
-                             VkDeviceSize offset, VkDeviceSize size)
+static bool fill_range_valid(struct pv_context *ctx, const char *command,
+                             const struct pv_object *buffer, VkDeviceSize offset,
+                             VkDeviceSize size)
 {
-    struct pv_object *buffer = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_BUFFER,
-                                                            (uint64_t)handle);
-    if (!buffer) {
-        pv_context_set_fatal(ctx, "%s: the buffer is not a buffer of the context", command);
-        return false;
-    }
     bool ok = size == VK_WHOLE_SIZE ? offset < buffer->size
                                     : size && within(offset, size, buffer->size);
     if (!ok)
@@ -154,14 +159,15 @@ static bool fill_range_valid(struct pv_context *ctx, const char *command, VkBuff
 
 void pv_handle_vkCmdFillBuffer(struct pv_context *ctx, struct pv_args_vkCmdFillBuffer *a)
 {
-    if (fill_range_valid(ctx, "vkCmdFillBuffer", a->dstBuffer, a->dstOffset, a->size))
+    if (fill_range_valid(ctx, "vkCmdFillBuffer", a->dstBuffer_object, a->dstOffset, a->size))
         a->commandBuffer_object->device->dispatch.vkCmdFillBuffer(
             a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
 }
 
 void pv_handle_vkCmdUpdateBuffer(struct pv_context *ctx, struct pv_args_vkCmdUpdateBuffer *a)
 {
-    if (fill_range_valid(ctx, "vkCmdUpdateBuffer", a->dstBuffer, a->dstOffset, a->dataSize))
+    if (fill_range_valid(ctx, "vkCmdUpdateBuffer", a->dstBuffer_object, a->dstOffset,
+                         a->dataSize))
         a->commandBuffer_object->device->dispatch.vkCmdUpdateBuffer(
             a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
 }
