@@ -46,8 +46,6 @@ struct pv_renderer_options {
     uint32_t max_rings;          /* live rings (default 64) */
 };
 
-#define PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS 1
-
 #define PV_DEFAULT_MAX_OBJECTS (1u << 20)
 #define PV_DEFAULT_MAX_MEMORY_BYTES (64ull << 30)
 #define PV_DEFAULT_MAX_BLOBS 65536u

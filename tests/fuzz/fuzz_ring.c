@@ -3,13 +3,12 @@
  * indirect streams), its reply stream and ring are set up with hand-built vkSetReplyCommand-
  * StreamMESA and vkCreateRingMESA commands, then the input is played as a guest: batches written
  * at the tail with wrap-around, hostile tail jumps, indirect stream data and socket submissions
- * (vkNotifyRingMESA, vkDestroyRingMESA, ...) beside the ring. After each ring step the guest
- * waits for the host's head, notifying the worker when it is idle, exactly like the driver.
- * Host Vulkan is hidden (no ICD), so commands that reach the loader fail fast.
+ * (vkNotifyRingMESA, vkDestroyRingMESA, ...) beside the ring. Host Vulkan is hidden (no ICD),
+ * so commands that reach the loader fail fast.
  *
- * Where the renderer offers rings_without_workers (PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS), the
- * harness is single-threaded and deterministic: it runs every ring with pv_ring_consume itself
- * instead of waiting for worker threads (the idle/notify handshake is then not exercised).
+ * The context has rings_without_workers, so the harness is single-threaded and deterministic:
+ * after each ring step it runs every ring with pv_ring_consume itself instead of waiting for
+ * worker threads (the idle/notify handshake is not exercised).
  *
  * Input: byte 0 ring shape (bits 0-3: buffer size 2^(4 + v % 13), 16 B to 64 KiB; bits 4-5:
  * idle timeout 0, 100 us or 10 s), bytes 1-4 the initial head (LE; the host must cope with any),
@@ -20,11 +19,9 @@
  *   op % 4 == 3  submit the bytes (whole words) on the socket path, pv_context_submit. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pv_context.h"
@@ -44,14 +41,9 @@
 #define RING_TAIL_OFFSET 64
 #define RING_STATUS_OFFSET 128
 #define RING_BUFFER_OFFSET 192
-#define RING_STATUS_IDLE 1u
 
 #define CMD_SET_REPLY_COMMAND_STREAM 178
 #define CMD_CREATE_RING 188
-#define CMD_NOTIFY_RING 190
-
-/* A worker that makes no progress for this long is a hang, which is a finding. */
-#define STUCK_SECONDS 20
 
 struct guest {
     struct pv_context *ctx;
@@ -115,12 +107,8 @@ static bool guest_start(struct guest *g, uint8_t shape, uint32_t initial_head)
     g->buffer_size = 1u << (4 + (shape & 15) % 13);
     g->ring_map_size = RING_BUFFER_OFFSET + g->buffer_size + 4;
     g->tail = initial_head;
-#ifdef PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS
     const struct pv_renderer_options options = { .rings_without_workers = true };
     g->ctx = pv_context_create(1, "fuzz-ring", &options);
-#else
-    g->ctx = pv_context_create(1, "fuzz-ring", NULL);
-#endif
     if (!g->ctx)
         pv_fuzz_fail("pv_context_create failed");
     g->ring_map = map_blob(g->ctx, RING_RES_ID, g->ring_map_size);
@@ -183,7 +171,6 @@ static bool ring_alive(struct guest *g, bool *fatal)
     return ours;
 }
 
-#ifdef PV_RENDERER_HAS_RINGS_WITHOUT_WORKERS
 /* Most rounds over all rings after one step: rings may feed each other through their extra
  * regions, which is the guest's own CPU time in real life but must end here. */
 #define CONSUME_ROUNDS 16
@@ -211,61 +198,6 @@ static void publish_and_wait(struct guest *g)
             return;
     }
 }
-#else
-static void notify(struct guest *g)
-{
-    struct writer w = { .size = 0 };
-    put32(&w, CMD_NOTIFY_RING);
-    put32(&w, 0);
-    put64(&w, RING_ID);
-    put32(&w, g->tail);
-    put32(&w, 0);
-    if (pv_context_submit(g->ctx, w.bytes, w.size) == 0)
-        return;
-    /* A fatal context takes no more socket commands, but its worker still moves head on once
-     * woken; the real transport drops such a guest, here the guest just has to finish. */
-    pthread_mutex_lock(&g->ctx->mutex);
-    struct pv_ring *ring = pv_ring_find(g->ctx, RING_ID);
-    if (ring)
-        pv_ring_notify(ring);
-    pthread_mutex_unlock(&g->ctx->mutex);
-}
-
-static uint64_t now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec;
-}
-
-/* Publishes the tail and waits, as the driver does, until the host has consumed up to it. */
-static void publish_and_wait(struct guest *g)
-{
-    uint32_t *head = (uint32_t *)(g->ring_map + RING_HEAD_OFFSET);
-    uint32_t *tail = (uint32_t *)(g->ring_map + RING_TAIL_OFFSET);
-    uint32_t *status = (uint32_t *)(g->ring_map + RING_STATUS_OFFSET);
-    __atomic_store_n(tail, g->tail, __ATOMIC_RELEASE);
-    uint64_t deadline = now_s() + STUCK_SECONDS;
-    unsigned spins = 0;
-    while (__atomic_load_n(head, __ATOMIC_ACQUIRE) != g->tail) {
-        if (__atomic_load_n(status, __ATOMIC_SEQ_CST) & RING_STATUS_IDLE) {
-            bool fatal;
-            if (!ring_alive(g, &fatal))
-                return;   /* destroyed from inside; the stopped worker consumes nothing */
-            notify(g);
-        }
-        if (++spins % 1024 == 0) {
-            bool fatal;
-            if (!ring_alive(g, &fatal))
-                return;
-            if (now_s() > deadline)
-                pv_fuzz_fail("ring worker stuck: head %u, tail %u",
-                             __atomic_load_n(head, __ATOMIC_ACQUIRE), g->tail);
-        }
-        sched_yield();
-    }
-}
-#endif
 
 static uint32_t read_le32(const uint8_t *p, size_t n)
 {
