@@ -124,33 +124,9 @@ WORKLOAD_NAMES = [w.name for w in WORKLOADS] + ['memory']
 MEMORY_GUESTS = [1, 4, 16]
 MEMORY_GUESTS_QUICK = [1, 4]
 
-# The reference run: a private mount namespace with a fresh /tmp (the driver's socket path is
-# fixed at /tmp/.virgl_test) and a private pid namespace, so that the server dies with the run.
+# The reference run: scripts/under-virgl-test-server.sh in a private mount and pid namespace.
 # Exit 92: the server dropped the guest (the 22.3.6 driver then spins forever).
-REFERENCE_SCRIPT = r'''
-mount -t tmpfs pvgpu-bench-tmp /tmp || exit 90
-server_log=$1 host_icd=$2 guest_icd=$3
-shift 3
-VK_ICD_FILENAMES="$host_icd" VK_DRIVER_FILES="$host_icd" \
-    virgl_test_server --venus --use-egl-surfaceless >"$server_log" 2>&1 &
-server=$!
-for _ in $(seq 200); do [ -S /tmp/.virgl_test ] && break; sleep 0.05; done
-[ -S /tmp/.virgl_test ] || { echo "reference server did not create its socket" >&2; exit 91; }
-VK_ICD_FILENAMES="$guest_icd" VK_DRIVER_FILES="$guest_icd" VN_DEBUG=vtest timeout -k 2 "$@" &
-guest=$!
-while kill -0 "$guest" 2>/dev/null; do
-    if grep -q '^client failed' "$server_log"; then
-        sleep 0.2
-        kill -0 "$guest" 2>/dev/null && exit 92
-    fi
-    sleep 0.1
-done
-wait "$guest"
-status=$?
-kill "$server" 2>/dev/null
-wait "$server" 2>/dev/null
-exit $status
-'''
+VIRGL_TEST_SERVER_SCRIPT = os.path.join(ROOT, 'scripts', 'under-virgl-test-server.sh')
 
 # N guests at once, in one process tree: `sh -c LAUNCH_GUESTS sh N PROGRAM ARGS...`.
 LAUNCH_GUESTS = r'''
@@ -259,7 +235,7 @@ class Runner:
         unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child']
         if os.geteuid() != 0:
             unshare.append('--map-root-user')
-        return unshare + ['bash', '-c', REFERENCE_SCRIPT, 'reference', server_log, self.args.host_icd,
+        return unshare + ['bash', VIRGL_TEST_SERVER_SCRIPT, server_log, self.args.host_icd,
                           self.args.guest_icd, t] + guest
 
     def pvbench(self, way, workload, extra):

@@ -29,34 +29,6 @@ OUR_LIBRARY_LINE = 'virglrenderer: PearVisor GPU initialized'
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
 SANITIZER_LINE = re.compile(r'(ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer)')
 
-SERVER_SCRIPT = r'''
-mount -t tmpfs pvgpu-compat-tmp /tmp || exit 90
-server_log=$1 lib_dir=$2 host_icd=$3 guest_icd=$4
-shift 4
-LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-VK_ICD_FILENAMES="$host_icd" VK_DRIVER_FILES="$host_icd" \
-    virgl_test_server --venus --use-egl-surfaceless >"$server_log" 2>&1 &
-server=$!
-for _ in $(seq 200); do [ -S /tmp/.virgl_test ] && break; sleep 0.05; done
-[ -S /tmp/.virgl_test ] || { echo "virgl_test_server did not create its socket" >&2; exit 91; }
-VK_ICD_FILENAMES="$guest_icd" VK_DRIVER_FILES="$guest_icd" VN_DEBUG=vtest timeout "$@" &
-guest=$!
-# A dropped guest only spins in the 22.3.6 driver: end the run as soon as the server says so.
-# (0.10.4 reports a plain disconnect as INPUT_READ, so only these two count.)
-while kill -0 "$guest" 2>/dev/null; do
-    if grep -Eq '^client failed: VTEST_CLIENT_ERROR_(COMMAND_DISPATCH|CONTEXT)' "$server_log"; then
-        sleep 0.2
-        kill -0 "$guest" 2>/dev/null && exit 92
-    fi
-    sleep 0.1
-done
-wait "$guest"
-status=$?
-kill "$server" 2>/dev/null
-wait "$server" 2>/dev/null
-exit $status
-'''
-
 
 def main():
     build = os.environ.get('PVGPU_BUILD_DIR') or os.path.join(ROOT, 'build')
@@ -74,12 +46,7 @@ def main():
     parser.add_argument('--timeout', type=float, default=300, help='seconds per run')
     args = parser.parse_args()
 
-    programs = list(run_suite.PROGRAMS)
-    only = [n for item in args.only for n in item.split(',') if n]
-    unknown = [n for n in only if n not in programs]
-    if unknown:
-        parser.error('unknown program(s) %s; known: %s' % (', '.join(unknown), ', '.join(programs)))
-    programs = [p for p in programs if not only or p in only]
+    programs = run_suite.select_programs(parser, args.only)
 
     bin_dir = os.path.abspath(args.bin_dir)
     lib_dir = os.path.abspath(args.lib_dir)
@@ -134,7 +101,11 @@ def main():
         server_log = os.path.join(out_dir, 'compat', name + '-server.log')
         if os.path.exists(server_log):
             os.unlink(server_log)
-        command = unshare + ['bash', '-c', SERVER_SCRIPT, 'compat', server_log, lib_dir, args.host_icd,
+        # Debian's server on our library; 0.10.4 reports a plain disconnect as INPUT_READ, so
+        # only these two mean the guest was dropped.
+        env['PVGPU_SERVER_LIBRARY_PATH'] = lib_dir
+        env['PVGPU_SERVER_DROPPED'] = '^client failed: VTEST_CLIENT_ERROR_(COMMAND_DISPATCH|CONTEXT)'
+        command = unshare + ['bash', run_suite.VIRGL_TEST_SERVER_SCRIPT, server_log, args.host_icd,
                              guest_icd, '%g' % args.timeout, program]
         compat = run_suite.classify(name, *run_suite.run_process(command, env, args.timeout + 30, log), log,
                                     timeout_codes=(124,))

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,23 +14,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "pv_test_tap.h"
 #include "virglrenderer.h"
 
-static int test_number, failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_number);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
 
 struct record {
     int cookie_ok;
@@ -226,6 +211,5 @@ int main(void)
 {
     run(false);
     run(true);
-    printf("1..%d\n", test_number);
-    return failures ? 1 : 0;
+    return tap_done();
 }

@@ -34,34 +34,9 @@ FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
 # What `pvgpu run --validate` logs for each message of the layer in the host's instance.
 HOST_VALIDATION_LINE = re.compile(r'pvgpu\[[^\]]*\]: context \d+ \(.*\): validation .*')
 
-# The reference run: a private mount namespace with a fresh /tmp (the driver's socket path is fixed
-# at /tmp/.virgl_test) and a private pid namespace, so that the server dies with the run.
-REFERENCE_SCRIPT = r'''
-mount -t tmpfs pvgpu-ref-tmp /tmp || exit 90
-server_log=$1 host_icd=$2 guest_icd=$3
-shift 3
-VK_ICD_FILENAMES="$host_icd" VK_DRIVER_FILES="$host_icd" \
-    virgl_test_server --venus --use-egl-surfaceless >"$server_log" 2>&1 &
-server=$!
-for _ in $(seq 100); do [ -S /tmp/.virgl_test ] && break; sleep 0.05; done
-[ -S /tmp/.virgl_test ] || { echo "reference server did not create its socket" >&2; exit 91; }
-VK_ICD_FILENAMES="$guest_icd" VK_DRIVER_FILES="$guest_icd" VN_DEBUG=vtest timeout "$@" &
-guest=$!
-# Once the server has dropped the guest, the driver only spins: end the run there (leaving this
-# namespace's first process ends every process in it) instead of waiting for the timeout.
-while kill -0 "$guest" 2>/dev/null; do
-    if grep -q '^client failed' "$server_log"; then
-        sleep 0.2
-        kill -0 "$guest" 2>/dev/null && exit 92
-    fi
-    sleep 0.1
-done
-wait "$guest"
-status=$?
-kill "$server" 2>/dev/null
-wait "$server" 2>/dev/null
-exit $status
-'''
+# The reference run: scripts/under-virgl-test-server.sh in a private mount and pid namespace.
+VIRGL_TEST_SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'scripts', 'under-virgl-test-server.sh')
 
 
 class Run:
@@ -102,6 +77,15 @@ class Run:
         lines += FATAL_LINE.findall(self.errors)
         lines += HOST_VALIDATION_LINE.findall(self.errors)[:4]
         return lines + self.reasons
+
+
+def select_programs(parser, only_args):
+    """PROGRAMS, or those --only names (repeatable or comma-separated); unknown names are an error."""
+    only = [n for item in only_args for n in item.split(',') if n]
+    unknown = [n for n in only if n not in PROGRAMS]
+    if unknown:
+        parser.error('unknown program(s) %s; known: %s' % (', '.join(unknown), ', '.join(PROGRAMS)))
+    return [p for p in PROGRAMS if not only or p in only]
 
 
 def run_process(command, env, timeout, log_path):
@@ -147,7 +131,7 @@ def classify(name, output, errors, code, timed_out, seconds, log_path, timeout_c
 
 
 def classify_reference(name, server_log, *outcome):
-    """A reference run; exit 92 = the server dropped the guest (REFERENCE_SCRIPT)."""
+    """A reference run; exit 92 = the server dropped the guest (scripts/under-virgl-test-server.sh)."""
     run = classify(name, *outcome, timeout_codes=(124,))
     if run.exit_code == 92:
         run.note = 'host dropped the guest'
@@ -186,11 +170,7 @@ def main():
     parser.add_argument('--reference-timeout', type=float, default=20, help='seconds per reference run')
     args = parser.parse_args()
 
-    only = [n for item in args.only for n in item.split(',') if n]
-    unknown = [n for n in only if n not in PROGRAMS]
-    if unknown:
-        parser.error('unknown program(s) %s; known: %s' % (', '.join(unknown), ', '.join(PROGRAMS)))
-    programs = [p for p in PROGRAMS if not only or p in only]
+    programs = select_programs(parser, args.only)
 
     bin_dir = os.path.abspath(args.bin_dir)
     shader_dir = os.path.abspath(args.shader_dir or bin_dir)
@@ -263,7 +243,7 @@ def main():
                 env['PV_GUEST_VALIDATION'] = '1'
             log = os.path.join(out_dir, 'reference', name + '.log')
             server_log = os.path.join(out_dir, 'reference', name + '-server.log')
-            command = unshare + ['bash', '-c', REFERENCE_SCRIPT, 'reference', server_log, args.host_icd,
+            command = unshare + ['bash', VIRGL_TEST_SERVER_SCRIPT, server_log, args.host_icd,
                                  guest_icd, '%g' % args.reference_timeout, program]
             row['reference'] = classify_reference(name, server_log,
                                                   *run_process(command, env, args.reference_timeout + 15, log), log)

@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pv_test_tap.h"
 #include "pv_test_vtest_client.h"
 #include "pvgpu/virtio_gpu.h"
 
@@ -44,24 +44,6 @@ enum {
 #define PAGE 4096u
 #define RAM_SIZE (4u << 20)
 #define WINDOW_SIZE (8u << 20)
-
-/* -- TAP -------------------------------------------------------------------------------- */
-
-static int test_number, failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_number);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
 
 /* -- the fake VMM ----------------------------------------------------------------------- */
 
@@ -963,6 +945,5 @@ int main(void)
     struct pvgpu_virtio_gpu_config too_many = { .num_scanouts = 17 };
     check(pvgpu_virtio_gpu_create(&too_many, &bare) == NULL, "17 scanouts are refused");
 
-    printf("1..%d\n", test_number);
-    return failures ? 1 : 0;
+    return tap_done();
 }

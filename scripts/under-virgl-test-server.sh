@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs a guest program against Debian's virgl_test_server --venus (the reference host, or its
+# binary on another libvirglrenderer.so.1) and ends the run as soon as the server drops the
+# guest, after which the 22.3.6 driver would only spin. Meant to run as the first process of a
+# private mount and pid namespace (unshare --mount --propagation private --pid --fork): it mounts
+# a fresh /tmp, since the driver's socket path is fixed at /tmp/.virgl_test, and leaving it ends
+# every process of the namespace.
+#
+#   under-virgl-test-server.sh SERVER_LOG HOST_ICD GUEST_ICD SECONDS PROGRAM [ARGS...]
+#
+# PVGPU_SERVER_LIBRARY_PATH   put first on the server's LD_LIBRARY_PATH
+# PVGPU_SERVER_DROPPED        extended regular expression of the server log line that means the
+#                             guest was dropped (default: ^client failed)
+# Exit status: the guest's (124 when SECONDS ran out), 90 no private /tmp, 91 the server made no
+# socket, 92 the server dropped the guest.
+mount -t tmpfs pvgpu-virgl-tmp /tmp || exit 90
+server_log=$1 host_icd=$2 guest_icd=$3
+shift 3
+dropped=${PVGPU_SERVER_DROPPED:-^client failed}
+library_path=${PVGPU_SERVER_LIBRARY_PATH:+$PVGPU_SERVER_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}
+LD_LIBRARY_PATH=${library_path:-${LD_LIBRARY_PATH:-}} \
+VK_ICD_FILENAMES="$host_icd" VK_DRIVER_FILES="$host_icd" \
+    virgl_test_server --venus --use-egl-surfaceless >"$server_log" 2>&1 &
+server=$!
+for _ in $(seq 200); do [ -S /tmp/.virgl_test ] && break; sleep 0.05; done
+[ -S /tmp/.virgl_test ] || { echo "virgl_test_server did not create its socket" >&2; exit 91; }
+VK_ICD_FILENAMES="$guest_icd" VK_DRIVER_FILES="$guest_icd" VN_DEBUG=vtest timeout -k 2 "$@" &
+guest=$!
+while kill -0 "$guest" 2>/dev/null; do
+    if grep -Eq "$dropped" "$server_log"; then
+        sleep 0.2
+        kill -0 "$guest" 2>/dev/null && exit 92
+    fi
+    sleep 0.1
+done
+wait "$guest"
+status=$?
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+exit $status
