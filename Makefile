@@ -12,7 +12,7 @@ all: $(BUILD)/build.ninja
 
 $(BUILD)/build.ninja:
 	./scripts/install-deps.sh
-	meson setup $(BUILD)
+	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/meson-setup.sh $(BUILD)
 
 deps:
 	./scripts/install-deps.sh

@@ -13,7 +13,8 @@ normal=${BUILD:-$root/build}
 case "$normal" in /*) ;; *) normal=$root/$normal ;; esac
 
 if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+    PVGPU_BUILD_DIR=$normal "$root/scripts/meson-setup.sh" "$build" \
+        -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 fi
 ninja -C "$build" || exit 1
 # The guest driver is built once, into the normal build (scripts/setup-guest-driver.sh).

@@ -10,6 +10,8 @@ packages=(
     mesa-vulkan-drivers vulkan-tools virgl-server glslang-tools spirv-tools vulkan-validationlayers
     # fetching and building the guest driver from Debian's mesa source package
     dpkg-dev python3-mako libdrm-dev libexpat1-dev zlib1g-dev flex bison
+    # Debian roots of newer releases, to run the guest driver those releases ship
+    debootstrap
     # sanitizers, fuzzing and leak checks
     clang libclang-rt-14-dev valgrind
 )

@@ -15,7 +15,7 @@ seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-vtest decoder ring}
 
 if [ ! -f "$build/build.ninja" ]; then
-    CC=clang meson setup "$build" -Dfuzzing=true || exit 1
+    CC=clang "$root/scripts/meson-setup.sh" "$build" -Dfuzzing=true || exit 1
 fi
 ninja_targets=()
 for t in $targets; do ninja_targets+=("tests/fuzz/fuzz_$t"); done

@@ -17,26 +17,13 @@ fi
 
 "$top/scripts/install-deps.sh"
 
-# apt-get source needs deb-src entries for the suites the machine already uses.
-if ! apt-get indextargets --format '$(CREATED_BY)' 2>/dev/null | grep -q '^Sources$'; then
-    echo "setup-guest-driver: adding deb-src entries for the configured suites"
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        if grep -q '^Types:.*\bdeb\b' "$f" && ! grep -q '^Types:.*deb-src' "$f"; then
-            sed 's/^Types:.*/Types: deb-src/' "$f" > "/etc/apt/sources.list.d/pvgpu-src-$(basename "$f")"
-        fi
-    done
-    if [ -f /etc/apt/sources.list ]; then
-        grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > /etc/apt/sources.list.d/pvgpu-src.list || true
-    fi
-    apt-get update -qq
-fi
-
 mkdir -p "$out"
 cd "$out"
 if [ ! -d "$out/mesa-src" ]; then
     rm -rf "$out/fetch" && mkdir -p "$out/fetch"
-    (cd "$out/fetch" && apt-get source -qq --download-only mesa && dpkg-source -x mesa_*.dsc mesa >/dev/null)
+    # Through a private apt configuration for bookworm: the machine's apt sources stay as they are.
+    (cd "$out/fetch" && "$top/scripts/debian-apt.sh" bookworm source -qq --download-only mesa &&
+        dpkg-source -x mesa_*.dsc mesa >/dev/null)
     version=$(cd "$out/fetch" && ls mesa_*.dsc | sed 's/^mesa_//; s/\.dsc$//')
     case "$version" in
         22.3.6*) ;;

@@ -170,7 +170,7 @@ PV_VIRGL_EXPORT void virgl_renderer_get_cap_set(uint32_t set, uint32_t *max_ver,
 {
     uint32_t version = 0, size = 0;
     if (state.initialized && (state.flags & VIRGL_RENDERER_VENUS))
-        pv_gpu_capset_info(set, &version, &size);
+        pv_gpu_capset_info(state.gpu, set, &version, &size);
     if (max_ver)
         *max_ver = size ? version : 0;
     if (max_size)
@@ -183,7 +183,7 @@ PV_VIRGL_EXPORT void virgl_renderer_fill_caps(uint32_t set, uint32_t version, vo
     virgl_renderer_get_cap_set(set, &max_version, &max_size);
     if (!caps || !max_size || version > max_version)
         return;
-    pv_gpu_capset_fill(set, version, caps, max_size);
+    pv_gpu_capset_fill(state.gpu, set, version, caps, max_size);
 }
 
 /* -- contexts --------------------------------------------------------------------------- */

@@ -49,9 +49,9 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     if (!ctx->options.max_rings)
         ctx->options.max_rings = PV_DEFAULT_MAX_RINGS;
     pthread_mutex_init(&ctx->mutex, NULL);
+    pthread_cond_init(&ctx->progress, NULL);
     pv_object_table_init(&ctx->objects);
-    for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
-        pv_arena_init(&ctx->arenas[i], PV_CONTEXT_ARENA_LIMIT);
+    pv_channel_init(ctx, &ctx->transport);
     pv_debug("context %u (%s): created", ctx->id, ctx->name);
     return ctx;
 }
@@ -101,17 +101,22 @@ void pv_context_destroy(struct pv_context *ctx)
     struct pv_context_usage before;
     pv_context_get_usage(ctx, &before);
     /* Rings first: their workers use everything else. Joined without the lock held, since a
-     * worker may be waiting for it. */
+     * worker may be waiting for it; a worker waiting on the host or on the transport gives up
+     * at its next look at ctx->stopping. */
     pthread_mutex_lock(&ctx->mutex);
+    ctx->stopping = true;
+    pthread_cond_broadcast(&ctx->progress);
     pv_ring_stop_all(ctx);
     pthread_mutex_unlock(&ctx->mutex);
     pv_ring_join_stopped(ctx);
+    pv_ring_monitor_destroy(ctx);
 
     while (ctx->instances)
         pv_instance_destroy(ctx, ctx->instances);
 
-    if (ctx->reply.blob)
-        pv_blob_unref(ctx->reply.blob);
+    pv_channel_finish(&ctx->transport);
+    if (ctx->shared_reply.blob)
+        pv_blob_unref(ctx->shared_reply.blob);
     while (ctx->blobs) {
         struct pv_blob *blob = ctx->blobs;
         ctx->blobs = blob->next;
@@ -124,9 +129,8 @@ void pv_context_destroy(struct pv_context *ctx)
            (unsigned long long)before.objects, (unsigned long long)before.memory_bytes,
            before.blobs, before.rings, ctx->objects.count,
            (unsigned long long)ctx->memory_bytes, ctx->blob_count, ctx->ring_count);
-    for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
-        pv_arena_finish(&ctx->arenas[i]);
     pv_object_table_finish(&ctx->objects);
+    pthread_cond_destroy(&ctx->progress);
     pthread_mutex_destroy(&ctx->mutex);
     close(ctx->fatal_fd);
     pv_debug("context %u (%s): destroyed", ctx->id, ctx->name);
@@ -143,6 +147,9 @@ void pv_context_set_fatal(struct pv_context *ctx, const char *fmt, ...)
     va_end(ap);
     ctx->fatal = true;
     pv_log("context %u (%s): fatal: %s", ctx->id, ctx->name, ctx->fatal_reason);
+    /* Current guests check this bit and abort with a message instead of waiting forever. */
+    pv_ring_mark_fatal(ctx);
+    pthread_cond_broadcast(&ctx->progress);
     uint64_t one = 1;
     ssize_t ignored = write(ctx->fatal_fd, &one, sizeof(one));
     (void)ignored;
@@ -163,16 +170,76 @@ const char *pv_context_fatal_reason(const struct pv_context *ctx)
     return ctx->fatal ? ctx->fatal_reason : NULL;
 }
 
-void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size)
+void pv_channel_init(struct pv_context *ctx, struct pv_channel *channel)
 {
-    if (ctx->depth >= PV_CONTEXT_MAX_DEPTH) {
+    memset(channel, 0, sizeof(*channel));
+    channel->reply = ctx->options.generation == PV_VENUS_2022 ? &ctx->shared_reply
+                                                              : &channel->own_reply;
+    for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
+        pv_arena_init(&channel->arenas[i], PV_CONTEXT_ARENA_LIMIT);
+}
+
+void pv_channel_finish(struct pv_channel *channel)
+{
+    if (channel->own_reply.blob)
+        pv_blob_unref(channel->own_reply.blob);
+    channel->own_reply.blob = NULL;
+    for (unsigned i = 0; i < PV_CONTEXT_MAX_DEPTH; i++)
+        pv_arena_finish(&channel->arenas[i]);
+}
+
+void pv_context_wait_begin(struct pv_context *ctx, struct pv_context_wait *wait)
+{
+    wait->channel = ctx->channel;
+    wait->command = ctx->current_command;
+    pthread_mutex_unlock(&ctx->mutex);
+}
+
+void pv_context_wait_end(struct pv_context *ctx, struct pv_context_wait *wait)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    ctx->channel = wait->channel;
+    ctx->current_command = wait->command;
+}
+
+bool pv_context_waits_end(const struct pv_context *ctx)
+{
+    return ctx->fatal || ctx->stopping || ctx->channel->stopping;
+}
+
+void pv_context_wait_for(struct pv_context *ctx, bool (*done)(struct pv_context *ctx, void *data),
+                         void *data)
+{
+    if (done(ctx, data) || ctx->options.rings_without_workers)
+        return;
+    struct pv_context_wait wait = { ctx->channel, ctx->current_command };
+    while (!pv_context_waits_end(ctx) && !done(ctx, data)) {
+        pthread_cond_wait(&ctx->progress, &ctx->mutex);
+        /* Other channels ran while the lock was free: this one is current again. */
+        ctx->channel = wait.channel;
+        ctx->current_command = wait.command;
+    }
+}
+
+struct pv_ring *pv_ring_of_channel(struct pv_context *ctx, struct pv_channel *channel)
+{
+    if (channel == &ctx->transport)
+        return NULL;
+    return (struct pv_ring *)((char *)channel - offsetof(struct pv_ring, channel));
+}
+
+void pv_context_execute(struct pv_context *ctx, struct pv_channel *channel, const uint8_t *data,
+                        size_t size)
+{
+    if (channel->depth >= PV_CONTEXT_MAX_DEPTH) {
         pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: streams nested too deeply");
         return;
     }
     if (ctx->options.record_batch)
         ctx->options.record_batch(ctx->options.record_batch_data, data, size);
-    struct pv_arena *arena = &ctx->arenas[ctx->depth];
-    ctx->depth++;
+    ctx->channel = channel;
+    struct pv_arena *arena = &channel->arenas[channel->depth];
+    channel->depth++;
     struct pv_cs_decoder d = {
         .cur = data,
         .end = data + size,
@@ -187,11 +254,12 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
                                  pv_cs_remaining(&d));
             break;
         }
-        if (type >= PV_COMMAND_COUNT) {
+        const struct pv_command_info *info =
+            type < PV_COMMAND_COUNT ? &pv_command_table[type] : NULL;
+        if (!info || !info->name) {
             pv_context_set_fatal(ctx, "unknown command type %u", type);
             break;
         }
-        const struct pv_command_info *info = &pv_command_table[type];
         if (!info->dispatch) {
             pv_context_set_fatal(ctx, "%s: the protocol cannot carry it (%s)", info->name,
                                  info->why);
@@ -202,6 +270,7 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
             break;
         }
         d.command = info->name;
+        ctx->channel = channel;
         ctx->current_command = info->name;
         ctx->command_counts[type]++;
         if (ctx->time_commands) {
@@ -216,14 +285,14 @@ void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size
         pv_arena_reset(arena);
     }
     ctx->current_command = NULL;
-    ctx->depth--;
+    channel->depth--;
 }
 
 int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size)
 {
     pthread_mutex_lock(&ctx->mutex);
     if (!ctx->fatal)
-        pv_context_execute(ctx, commands, size);
+        pv_context_execute(ctx, &ctx->transport, commands, size);
     bool fatal = ctx->fatal;
     pthread_mutex_unlock(&ctx->mutex);
     pv_ring_join_stopped(ctx);
@@ -234,16 +303,17 @@ int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size)
 
 bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e)
 {
-    if (!ctx->reply.blob) {
+    const struct pv_reply_stream *reply = ctx->channel->reply;
+    if (!reply->blob) {
         pv_context_set_fatal(ctx, "%s: a reply is asked for but no reply stream is set",
                              ctx->current_command ? ctx->current_command : "command");
         return false;
     }
-    uint8_t *base = (uint8_t *)ctx->reply.blob->map + ctx->reply.offset;
-    e->cur = base + ctx->reply.position;
-    e->end = base + ctx->reply.size;
+    uint8_t *base = (uint8_t *)reply->blob->map + reply->offset;
+    e->cur = base + reply->position;
+    e->end = base + reply->size;
     e->objects = &ctx->objects;
-    e->failed = ctx->reply.position > ctx->reply.size;
+    e->failed = reply->position > reply->size;
     return true;
 }
 

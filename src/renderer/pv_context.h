@@ -31,6 +31,32 @@ struct pv_blob {
 /* Nested depth of vkExecuteCommandStreamsMESA: the top level and one below it. */
 #define PV_CONTEXT_MAX_DEPTH 2
 
+/* Where replies go: a range of a blob the guest reads, and the next reply's position in it. */
+struct pv_reply_stream {
+    struct pv_blob *blob;   /* holds a reference; NULL until the guest sets one */
+    size_t offset;
+    size_t size;
+    size_t position;
+};
+
+/* A source of command streams: the transport's own submissions, or one ring. Each has its own
+ * decoding arenas and nesting depth, so that a channel whose command waits on the host (with
+ * the context unlocked) leaves the others free to run. Current guests give each channel its
+ * own reply stream too (they set one before every command with a reply); the 2022 generation
+ * sets one on the socket and goes on using it from its ring, so there all channels share the
+ * context's. */
+struct pv_channel {
+    struct pv_reply_stream *reply;
+    struct pv_reply_stream own_reply;
+    struct pv_arena arenas[PV_CONTEXT_MAX_DEPTH];
+    unsigned depth;
+    /* Set (under ctx->mutex) when the channel is to stop: its waits give up. */
+    bool stopping;
+};
+void pv_channel_init(struct pv_context *ctx, struct pv_channel *channel);
+/* Drops the channel's reply stream and arenas; the caller holds ctx->mutex. */
+void pv_channel_finish(struct pv_channel *channel);
+
 struct pv_context {
     uint32_t id;
     char name[64];
@@ -40,20 +66,26 @@ struct pv_context {
     pthread_mutex_t mutex;
 
     struct pv_object_table objects;
-    struct pv_arena arenas[PV_CONTEXT_MAX_DEPTH];
-    unsigned depth;
 
     struct pv_blob *blobs;   /* the guest's blobs, by res_id */
 
-    struct {
-        struct pv_blob *blob;   /* holds a reference; NULL until the guest sets one */
-        size_t offset;
-        size_t size;
-        size_t position;
-    } reply;
+    /* The transport's own submissions (vtest SUBMIT_CMD2, virtio-gpu execbuffers). */
+    struct pv_channel transport;
+    /* The reply stream every channel shares for the 2022 generation. */
+    struct pv_reply_stream shared_reply;
+    /* The channel whose commands run now (valid under ctx->mutex). */
+    struct pv_channel *channel;
 
     struct pv_ring *rings;          /* running rings */
     struct pv_ring *stopped_rings;  /* destroyed by the guest, to be joined off the lock */
+    /* Broadcast (with ctx->mutex) whenever a ring's head moves or the transport reaches a new
+     * seqno of a ring: what vkWaitRingSeqnoMESA and vkWaitVirtqueueSeqnoMESA wait for. */
+    pthread_cond_t progress;
+    /* Set at teardown: channels waiting on the host or on each other give up. */
+    bool stopping;
+
+    /* Sets the ALIVE bit of monitored rings (VkRingMonitorInfoMESA) while the context lives. */
+    struct pv_ring_monitor *monitor;
 
     struct pv_instance *instances;  /* every instance of the context (normally one) */
 
@@ -83,8 +115,32 @@ void pv_context_set_fatal(struct pv_context *ctx, const char *fmt, ...)
 #endif
     ;
 
-/* Runs a stream of Venus commands; the caller holds ctx->mutex and data is host memory. */
-void pv_context_execute(struct pv_context *ctx, const uint8_t *data, size_t size);
+/* Runs a stream of Venus commands from channel; the caller holds ctx->mutex and data is host
+ * memory. A nested stream (vkExecuteCommandStreamsMESA) passes ctx->channel. */
+void pv_context_execute(struct pv_context *ctx, struct pv_channel *channel, const uint8_t *data,
+                        size_t size);
+
+/* For handlers that wait on the host or on another channel: the context lock is dropped so
+ * that the other channels run meanwhile, and taken back with this channel current again.
+ * Whatever the handler decoded stays valid; objects it looked up may be destroyed by another
+ * channel in between, as the guest may do to its own objects at any time. */
+struct pv_context_wait {
+    struct pv_channel *channel;
+    const char *command;
+};
+void pv_context_wait_begin(struct pv_context *ctx, struct pv_context_wait *wait);
+void pv_context_wait_end(struct pv_context *ctx, struct pv_context_wait *wait);
+/* Whether the current channel should give up waiting: the context is fatal or being torn
+ * down, or the channel is stopping. Under ctx->mutex. */
+bool pv_context_waits_end(const struct pv_context *ctx);
+/* Waits on ctx->progress until done(ctx, data) or pv_context_waits_end. A harness without
+ * ring workers has nobody to wait for: it only looks once. */
+void pv_context_wait_for(struct pv_context *ctx, bool (*done)(struct pv_context *ctx, void *data),
+                         void *data);
+/* The ring a channel belongs to; NULL for the transport's. */
+struct pv_ring *pv_ring_of_channel(struct pv_context *ctx, struct pv_channel *channel);
+/* Longest a wait blocks before it looks at ctx->stopping (and the guest's timeout) again. */
+#define PV_CONTEXT_WAIT_SLICE_NS (50ull * 1000 * 1000)
 
 /* Reply stream access for the generated dispatchers. */
 bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e);
@@ -130,6 +186,19 @@ bool pv_pool_owns(struct pv_context *ctx, struct pv_pool *pool, VkObjectType typ
                   const void *handles, uint32_t count);
 void pv_pool_forget_listed(struct pv_context *ctx, VkObjectType type, const void *handles,
                            uint32_t count);
+
+/* Unlinks every struct of the given type from a decoded pNext chain (the decoder's own copy,
+ * so it may be changed). */
+static inline void pv_chain_remove(const void **chain, VkStructureType type)
+{
+    while (*chain) {
+        VkBaseInStructure *s = (VkBaseInStructure *)*chain;
+        if (s->sType == type)
+            *chain = s->pNext;
+        else
+            chain = (const void **)&s->pNext;
+    }
+}
 
 /* Whether a decoded pNext chain holds a struct of the given type. */
 static inline bool pv_chain_has(const void *chain, VkStructureType type)

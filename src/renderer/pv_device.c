@@ -70,8 +70,12 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
         return;
     }
-    if (info.enabledExtensionCount)
-        memcpy(names, info.ppEnabledExtensionNames, info.enabledExtensionCount * sizeof(*names));
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < info.enabledExtensionCount; i++) {
+        if (!pv_emulated_device_extension(info.ppEnabledExtensionNames[i]))
+            names[kept++] = info.ppEnabledExtensionNames[i];
+    }
+    info.enabledExtensionCount = kept;
     if (memory_host && !name_listed(names, info.enabledExtensionCount, host_ext))
         names[info.enabledExtensionCount++] = host_ext;
     info.ppEnabledExtensionNames = names;
@@ -195,7 +199,11 @@ void pv_device_destroy(struct pv_context *ctx, struct pv_device *device)
      * for a binary semaphore nobody will signal still never finishes; the worker's teardown
      * watchdog ends that process.) */
     pv_device_release_waiters(ctx, device);
+    pv_device_wait_unused(ctx, device);
     device->dispatch.vkDeviceWaitIdle(device->handle);
+    for (uint32_t i = 0; i < device->kept_fence_count; i++)
+        device->dispatch.vkDestroyFence(device->handle, device->kept_fences[i], NULL);
+    free(device->kept_fences);
     destroy_children(ctx, device);
     while (device->queues) {
         struct pv_queue *queue = device->queues;
@@ -223,7 +231,7 @@ void pv_handle_vkDestroyDevice(struct pv_context *ctx, struct pv_args_vkDestroyD
 /* Binds the guest's queue id to the host queue (family, index, flags) of the device. */
 static void bind_queue(struct pv_context *ctx, struct pv_device *device, uint64_t id,
                        VkQueue handle, uint32_t family, uint32_t index,
-                       VkDeviceQueueCreateFlags flags, const char *command)
+                       VkDeviceQueueCreateFlags flags, uint32_t ring_idx, const char *command)
 {
     if (!handle) {
         pv_context_set_fatal(ctx, "%s: the device has no queue %u of family %u", command, index,
@@ -247,6 +255,7 @@ static void bind_queue(struct pv_context *ctx, struct pv_device *device, uint64_
     queue->family = family;
     queue->index = index;
     queue->flags = flags;
+    queue->ring_idx = ring_idx;
     queue->base.id = id;
     queue->base.type = VK_OBJECT_TYPE_QUEUE;
     queue->base.handle = (uint64_t)(uintptr_t)handle;
@@ -291,8 +300,31 @@ void pv_handle_vkGetDeviceQueue(struct pv_context *ctx, struct pv_args_vkGetDevi
     VkQueue handle = VK_NULL_HANDLE;
     device->dispatch.vkGetDeviceQueue(device->handle, a->queueFamilyIndex, a->queueIndex,
                                       &handle);
-    bind_queue(ctx, device, a->pQueue_id, handle, a->queueFamilyIndex, a->queueIndex, 0,
+    bind_queue(ctx, device, a->pQueue_id, handle, a->queueFamilyIndex, a->queueIndex, 0, 0,
                "vkGetDeviceQueue");
+}
+
+/* Whether a transport timeline may be bound to a new queue: in range and not bound yet. */
+static bool timeline_free(struct pv_context *ctx, uint32_t ring_idx)
+{
+    if (ring_idx >= PV_MAX_TIMELINES) {
+        pv_context_set_fatal(ctx, "vkGetDeviceQueue2: timeline %u is out of range (%u)", ring_idx,
+                             PV_MAX_TIMELINES);
+        return false;
+    }
+    for (struct pv_instance *instance = ctx->instances; instance; instance = instance->next) {
+        for (struct pv_device *device = instance->devices; device; device = device->next) {
+            for (struct pv_queue *queue = device->queues; queue; queue = queue->next) {
+                if (queue->ring_idx == ring_idx) {
+                    pv_context_set_fatal(ctx, "vkGetDeviceQueue2: timeline %u is bound to queue "
+                                         "0x%llx already", ring_idx,
+                                         (unsigned long long)queue->base.id);
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
 }
 
 void pv_handle_vkGetDeviceQueue2(struct pv_context *ctx, struct pv_args_vkGetDeviceQueue2 *a)
@@ -304,26 +336,151 @@ void pv_handle_vkGetDeviceQueue2(struct pv_context *ctx, struct pv_args_vkGetDev
                              info->queueFamilyIndex);
         return;
     }
+    /* Current guests name the transport timeline of each queue; the host driver has no use
+     * for that struct. */
+    uint32_t ring_idx = 0;
+    for (const VkBaseInStructure *s = info->pNext; s; s = s->pNext) {
+        if (s->sType == VK_STRUCTURE_TYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA)
+            ring_idx = ((const VkDeviceQueueTimelineInfoMESA *)s)->ringIdx;
+    }
+    if (ring_idx && !timeline_free(ctx, ring_idx))
+        return;
+    VkDeviceQueueInfo2 host_info = *info;
+    host_info.pNext = NULL;
     VkQueue handle = VK_NULL_HANDLE;
-    device->dispatch.vkGetDeviceQueue2(device->handle, info, &handle);
+    device->dispatch.vkGetDeviceQueue2(device->handle, &host_info, &handle);
     bind_queue(ctx, device, a->pQueue_id, handle, info->queueFamilyIndex, info->queueIndex,
-               info->flags, "vkGetDeviceQueue2");
+               info->flags, ring_idx, "vkGetDeviceQueue2");
+}
+
+/* For the transport's waits: they run on its channel, under the lock. */
+static void transport_wait_begin(struct pv_context *ctx, const char *what)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    ctx->channel = &ctx->transport;
+    ctx->current_command = what;
+}
+
+static int transport_wait_end(struct pv_context *ctx, VkResult result)
+{
+    if (result == VK_ERROR_DEVICE_LOST)
+        pv_context_set_fatal(ctx, "%s: device lost", ctx->current_command);
+    ctx->current_command = NULL;
+    bool fatal = ctx->fatal;
+    pthread_mutex_unlock(&ctx->mutex);
+    return fatal ? -1 : 0;
 }
 
 int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id)
 {
-    pthread_mutex_lock(&ctx->mutex);
+    transport_wait_begin(ctx, "sync queue");
     struct pv_object *obj = pv_object_table_lookup(&ctx->objects, queue_id);
-    int ret = 0;
-    if (!obj || obj->type != VK_OBJECT_TYPE_QUEUE) {
+    VkResult result = VK_SUCCESS;
+    if (!obj || obj->type != VK_OBJECT_TYPE_QUEUE)
         pv_context_set_fatal(ctx, "sync queue: 0x%llx is not a VkQueue",
                              (unsigned long long)queue_id);
-        ret = -1;
-    } else if (obj->device->dispatch.vkQueueWaitIdle((VkQueue)(uintptr_t)obj->handle) ==
-               VK_ERROR_DEVICE_LOST) {
-        pv_context_set_fatal(ctx, "sync queue: device lost");
-        ret = -1;
+    else
+        result = pv_queue_wait_idle(ctx, obj->device, (struct pv_queue *)obj);
+    return transport_wait_end(ctx, result);
+}
+
+struct pv_timeline_point {
+    struct pv_device *device;   /* its waiters count holds the device */
+    VkFence fence;
+};
+
+int pv_context_timeline_point(struct pv_context *ctx, uint32_t ring_idx,
+                              struct pv_timeline_point **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&ctx->mutex);
+    struct pv_queue *found = NULL;
+    for (struct pv_instance *instance = ctx->instances; instance && !found;
+         instance = instance->next) {
+        for (struct pv_device *device = instance->devices; device && !found;
+             device = device->next) {
+            for (struct pv_queue *queue = device->queues; queue && !found; queue = queue->next)
+                found = ring_idx && queue->ring_idx == ring_idx ? queue : NULL;
+        }
     }
+    /* No queue on that timeline: nothing was submitted to it, so all of it is done. */
+    VkResult result = VK_SUCCESS;
+    if (found && !ctx->fatal) {
+        struct pv_device *device = found->base.device;
+        struct pv_timeline_point *point = calloc(1, sizeof(*point));
+        const VkFenceCreateInfo info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+        result = point ? device->dispatch.vkCreateFence(device->handle, &info, NULL, &point->fence)
+                       : VK_ERROR_OUT_OF_HOST_MEMORY;
+        if (result == VK_SUCCESS) {
+            result = device->dispatch.vkQueueSubmit(found->handle, 0, NULL, point->fence);
+            if (result != VK_SUCCESS)
+                device->dispatch.vkDestroyFence(device->handle, point->fence, NULL);
+        }
+        if (result == VK_SUCCESS) {
+            point->device = device;
+            device->waiters++;
+            *out = point;
+        } else {
+            free(point);
+            pv_context_set_fatal(ctx, "timeline %u: cannot mark the queue's work (%d)", ring_idx,
+                                 result);
+        }
+    }
+    bool fatal = ctx->fatal;
     pthread_mutex_unlock(&ctx->mutex);
-    return ret;
+    return fatal ? -1 : 0;
+}
+
+/* Under ctx->mutex. */
+static void release_point(struct pv_context *ctx, struct pv_timeline_point *point, bool reached)
+{
+    struct pv_device *device = point->device;
+    if (reached)
+        device->dispatch.vkDestroyFence(device->handle, point->fence, NULL);
+    else
+        pv_device_keep_fence(device, point->fence);
+    device->waiters--;
+    pthread_cond_broadcast(&ctx->progress);
+    free(point);
+}
+
+int pv_context_timeline_wait(struct pv_context *ctx, struct pv_timeline_point *point,
+                             uint64_t timeout_ns)
+{
+    struct pv_device *device = point->device;
+    /* The device outlives the wait (its destruction waits for waiters), but not an unlocked
+     * look at its queues: only the fence is used here. */
+    VkResult result = device->dispatch.vkWaitForFences(device->handle, 1, &point->fence, VK_TRUE,
+                                                       timeout_ns);
+    pthread_mutex_lock(&ctx->mutex);
+    if (result == VK_TIMEOUT && !ctx->fatal && !device->destroying) {
+        pthread_mutex_unlock(&ctx->mutex);
+        return 1;
+    }
+    if (result == VK_ERROR_DEVICE_LOST)
+        pv_context_set_fatal(ctx, "timeline: device lost");
+    release_point(ctx, point, result == VK_SUCCESS);
+    bool fatal = ctx->fatal;
+    pthread_mutex_unlock(&ctx->mutex);
+    return fatal ? -1 : 0;
+}
+
+void pv_context_timeline_drop(struct pv_context *ctx, struct pv_timeline_point *point)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    release_point(ctx, point, false);
+    pthread_mutex_unlock(&ctx->mutex);
+}
+
+int pv_context_wait_idle(struct pv_context *ctx)
+{
+    transport_wait_begin(ctx, "fence");
+    VkResult result = VK_SUCCESS;
+    for (struct pv_instance *instance = ctx->instances; instance && result == VK_SUCCESS;
+         instance = instance->next) {
+        for (struct pv_device *device = instance->devices; device && result == VK_SUCCESS;
+             device = device->next)
+            result = pv_queue_wait_idle(ctx, device, NULL);
+    }
+    return transport_wait_end(ctx, result);
 }

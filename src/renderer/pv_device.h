@@ -10,6 +10,9 @@ struct pv_queue {
     uint32_t family;
     uint32_t index;
     VkDeviceQueueCreateFlags flags;
+    /* The transport timeline the guest bound the queue to (VkDeviceQueueTimelineInfoMESA);
+     * 0: none. */
+    uint32_t ring_idx;
     struct pv_queue *next;
 };
 
@@ -25,6 +28,14 @@ struct pv_device {
     /* VK_EXT_external_memory_host: how host-visible memory is shared; 0 when the host lacks it. */
     VkDeviceSize host_pointer_alignment;
     PFN_vkGetMemoryHostPointerPropertiesEXT get_memory_host_pointer_properties;
+
+    /* Channels waiting on the device with the context unlocked (pv_sync.c); destruction waits
+     * until they have let go. */
+    uint32_t waiters;
+    bool destroying;
+    /* Fences of waits cut short, destroyed once the device is idle. */
+    VkFence *kept_fences;
+    uint32_t kept_fence_count;
 };
 
 /* Destroys the device with its queues (and, later, every object made from it). */
@@ -33,5 +44,13 @@ void pv_device_destroy(struct pv_context *ctx, struct pv_device *device);
 /* Sets every event and signals every timeline semaphore of the device as far as the driver
  * allows, so that no queue still waits on what a departed guest would never signal. */
 void pv_device_release_waiters(struct pv_context *ctx, struct pv_device *device);
+
+/* Waits, with the context unlocked, until the work submitted so far to one queue of the device
+ * (or to each of them, only = NULL) has completed. Under ctx->mutex. */
+VkResult pv_queue_wait_idle(struct pv_context *ctx, struct pv_device *device,
+                            struct pv_queue *only);
+void pv_device_keep_fence(struct pv_device *device, VkFence fence);
+/* Waits until the channels waiting on the device have let go of it. Under ctx->mutex. */
+void pv_device_wait_unused(struct pv_context *ctx, struct pv_device *device);
 
 #endif

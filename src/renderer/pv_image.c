@@ -77,3 +77,21 @@ void pv_handle_vkGetDeviceImageMemoryRequirements(
     query.pCreateInfo = &info;
     device->dispatch.vkGetDeviceImageMemoryRequirements(a->device, &query, a->pMemoryRequirements);
 }
+
+/* The layout of an image not yet created: asked of the image the host would create. */
+void pv_handle_vkGetDeviceImageSubresourceLayout(
+    struct pv_context *ctx, struct pv_args_vkGetDeviceImageSubresourceLayout *a)
+{
+    struct pv_device *device = a->device_object->device;
+    if (!device->dispatch.vkGetDeviceImageSubresourceLayout) {
+        pv_context_set_fatal(ctx, "vkGetDeviceImageSubresourceLayout: the host driver does not "
+                             "provide it");
+        return;
+    }
+    VkImageCreateInfo info;
+    VkExternalMemoryImageCreateInfo external;
+    with_host_import(device, a->pInfo->pCreateInfo, &info, &external);
+    VkDeviceImageSubresourceInfo query = *a->pInfo;
+    query.pCreateInfo = &info;
+    device->dispatch.vkGetDeviceImageSubresourceLayout(a->device, &query, a->pLayout);
+}

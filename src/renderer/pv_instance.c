@@ -168,6 +168,7 @@ void pv_instance_destroy(struct pv_context *ctx, struct pv_instance *instance)
     for (uint32_t i = 0; i < instance->physical_device_count; i++) {
         if (instance->physical_devices[i].base.id)
             pv_context_remove_object(ctx, &instance->physical_devices[i].base);
+        free(instance->physical_devices[i].extensions);
     }
     free(instance->physical_devices);
     if (instance->messenger) {

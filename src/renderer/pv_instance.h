@@ -8,7 +8,14 @@ struct pv_physical_device {
     struct pv_object base;
     VkPhysicalDevice handle;
     VkPhysicalDeviceProperties properties;
+    /* The device extensions the guest sees (pv_physical_device.c); NULL until first asked. */
+    VkExtensionProperties *extensions;
+    uint32_t extension_count;
 };
+
+/* Whether this host implements a device extension itself, so that it never reaches the host
+ * driver (pv_physical_device.c). */
+bool pv_emulated_device_extension(const char *name);
 
 struct pv_instance {
     struct pv_object base;

@@ -220,6 +220,12 @@ void pv_handle_vkUnmapMemory(struct pv_context *ctx, struct pv_args_vkUnmapMemor
     (void)a;
 }
 
+void pv_handle_vkUnmapMemory2(struct pv_context *ctx, struct pv_args_vkUnmapMemory2 *a)
+{
+    (void)ctx;
+    a->ret = VK_SUCCESS;
+}
+
 void pv_handle_vkFlushMappedMemoryRanges(struct pv_context *ctx,
                                          struct pv_args_vkFlushMappedMemoryRanges *a)
 {

@@ -21,7 +21,19 @@
 
 struct pv_context;
 
+/* The two generations of the Venus protocol. Guests of the 2022 generation (Mesa 22.x) accept
+ * only wire format 0; current guests (Mesa 25.0.7 and 26.2.6 are tested) only wire format 1. A
+ * host cannot tell them apart before it answers the capset, so a context serves the one its
+ * transport was set up for: current guests unless told otherwise. The generation decides the
+ * capset, the experimental query (2022 only) and how vtest batches name their timelines. */
+enum pv_venus_generation {
+    PV_VENUS_CURRENT = 0,   /* wire format 1 */
+    PV_VENUS_2022 = 1,      /* wire format 0 */
+};
+
 struct pv_renderer_options {
+    enum pv_venus_generation generation;
+
     /* Force the portable memory-sharing path (shared memory imported with
      * VK_EXT_external_memory_host) even where the host offers export paths. */
     bool portable;
@@ -51,6 +63,10 @@ struct pv_renderer_options {
 #define PV_DEFAULT_MAX_BLOBS 65536u
 #define PV_DEFAULT_MAX_RINGS 64u
 
+/* Transport timelines (ring indices) a context offers: 0 is the CPU's, the others may each be
+ * bound to one queue. */
+#define PV_MAX_TIMELINES 64u
+
 /* What a context holds now: a test checks it all returns to zero at teardown. */
 struct pv_context_usage {
     uint64_t objects;
@@ -60,9 +76,13 @@ struct pv_context_usage {
 };
 void pv_context_get_usage(struct pv_context *ctx, struct pv_context_usage *usage);
 
-/* Fills the Venus capset (version 0). Returns the capset size in bytes, or 0 if buf is too
- * small. Needs no Vulkan: a transport may answer capset queries before any context exists. */
-size_t pv_renderer_fill_capset(uint32_t capset_id, uint32_t version, void *buf, size_t size);
+/* Fills the Venus capset (version 0) of a generation. Returns the capset size in bytes, or 0 if
+ * buf is too small. Needs no Vulkan: a transport may answer capset queries before any context
+ * exists. */
+size_t pv_renderer_fill_capset(uint32_t capset_id, uint32_t version,
+                               enum pv_venus_generation generation, void *buf, size_t size);
+/* "wire format N (Mesa ...)": for log lines about a generation. */
+const char *pv_venus_generation_name(enum pv_venus_generation generation);
 
 /* Creates a context. debug_name is the guest's process name, for log lines. Returns NULL (and
  * logs why) on failure. */
@@ -89,8 +109,24 @@ void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id);
 int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size);
 
 /* Blocks until all work submitted so far to the VkQueue with guest object id queue_id has
- * completed. Returns 0, or -1 if there is no such queue (the context is made fatal). */
+ * completed (the 2022 generation's sync queues). Returns 0, or -1 if there is no such queue
+ * (the context is made fatal). */
 int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id);
+/* A point on a transport timeline: the end of the work submitted so far to the queue the
+ * guest bound to that timeline (VkDeviceQueueTimelineInfoMESA). Transports signal their fences
+ * and syncs of a timeline once its point is reached, from a thread of their own. */
+struct pv_timeline_point;
+/* Marks the point now. *out is NULL when there is nothing to wait for (no queue is bound to
+ * ring_idx). Returns 0, or -1 once the context is fatal. */
+int pv_context_timeline_point(struct pv_context *ctx, uint32_t ring_idx,
+                              struct pv_timeline_point **out);
+/* Waits at most timeout_ns for the point (any thread; the context stays unlocked meanwhile).
+ * Returns 1 if it is not reached yet (call again), else releases the point and returns 0, or
+ * -1 once the context is fatal. */
+int pv_context_timeline_wait(struct pv_context *ctx, struct pv_timeline_point *point,
+                             uint64_t timeout_ns);
+/* Releases a point without waiting for it (a transport going away). */
+void pv_context_timeline_drop(struct pv_context *ctx, struct pv_timeline_point *point);
 
 /* A fatal context executes nothing more; the reason names the command and what was wrong. */
 bool pv_context_is_fatal(const struct pv_context *ctx);

@@ -37,25 +37,3 @@ out:
     pthread_mutex_unlock(&ctx->mutex);
     return ret;
 }
-
-int pv_context_wait_idle(struct pv_context *ctx)
-{
-    /* Under the lock, as pv_context_wait_queue: queue access needs external synchronization
-     * against the ring workers' submissions. */
-    pthread_mutex_lock(&ctx->mutex);
-    for (struct pv_instance *instance = ctx->instances; instance && !ctx->fatal;
-         instance = instance->next) {
-        for (struct pv_device *device = instance->devices; device && !ctx->fatal;
-             device = device->next) {
-            for (struct pv_queue *queue = device->queues; queue; queue = queue->next) {
-                if (device->dispatch.vkQueueWaitIdle(queue->handle) == VK_ERROR_DEVICE_LOST) {
-                    pv_context_set_fatal(ctx, "fence: device lost while waiting for a queue");
-                    break;
-                }
-            }
-        }
-    }
-    bool fatal = ctx->fatal;
-    pthread_mutex_unlock(&ctx->mutex);
-    return fatal ? -1 : 0;
-}

@@ -10,6 +10,10 @@
  * GPU job costs a few dozen wake-ups, not thousands (on a host whose GPU is the CPU, every
  * wake-up preempts the rasterizer). The thread asks for a tight timer slack: Linux's default of
  * 50 us would stretch every short nap by that much.
+ *
+ * Current guests ask for a monitored ring: they abort when the ALIVE bit stays clear for
+ * their report period. The bit is set by one monitor thread per context (below), not by the
+ * workers, which may spend seconds in one host call.
  */
 #define _GNU_SOURCE
 #include "pv_ring.h"
@@ -19,13 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pv_context.h"
 #include "pv_log.h"
 #include "pv_time.h"
 
-#define PV_RING_STATUS_IDLE 1u
 #define PV_RING_MAX_BUFFER (16u << 20)
 /* How long the worker only yields after the last batch: a guest that submits back to back,
  * or right after a short GPU wait, is served at once. */
@@ -69,13 +74,34 @@ bool pv_ring_consume(struct pv_ring *ring)
                              ring->buffer_size);
     } else if (!ctx->fatal) {
         ring_copy_out(ring, head, size);
-        pv_context_execute(ctx, ring->commands, size);
+        pv_context_execute(ctx, &ring->channel, ring->commands, size);
     }
-    pthread_mutex_unlock(&ctx->mutex);
     /* Head moves on even for a fatal context, so a waiting guest is not stuck. */
     ring->consumed = tail;
     __atomic_store_n(ring->head, tail, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&ctx->progress);
+    pthread_mutex_unlock(&ctx->mutex);
     return true;
+}
+
+bool pv_ring_reached(const struct pv_ring *ring, uint32_t seqno)
+{
+    return (int32_t)(ring->consumed - seqno) >= 0;
+}
+
+/* The guest thread's priority, as far as an unprivileged process may take it: a ring may run
+ * nicer than the host's default, never less nice. */
+static void apply_priority(const struct pv_ring *ring)
+{
+    if (!ring->has_priority)
+        return;
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, 0);
+    if (current == -1 && errno)
+        return;
+    int wanted = ring->priority > 19 ? 19 : ring->priority;
+    if (wanted > current)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), wanted);
 }
 
 static void *ring_worker(void *arg)
@@ -83,6 +109,7 @@ static void *ring_worker(void *arg)
     struct pv_ring *ring = arg;
     uint64_t last_work = pv_now_ns();
     prctl(PR_SET_TIMERSLACK, PV_RING_TIMER_SLACK_NS, 0, 0, 0);
+    apply_priority(ring);
 
     while (!ring_should_stop(ring)) {
         if (pv_ring_consume(ring)) {
@@ -183,6 +210,15 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
     uint8_t *base = (uint8_t *)blob->map + info->offset;
 
     struct pv_ring *ring = calloc(1, sizeof(*ring));
+    for (const VkBaseInStructure *s = info->pNext; ring && s; s = s->pNext) {
+        if (s->sType == VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA) {
+            const VkRingMonitorInfoMESA *monitor = (const VkRingMonitorInfoMESA *)s;
+            ring->alive_period_ns = (uint64_t)monitor->maxReportingPeriodMicroseconds * 1000;
+        } else if (s->sType == VK_STRUCTURE_TYPE_RING_PRIORITY_INFO_MESA) {
+            ring->has_priority = true;
+            ring->priority = ((const VkRingPriorityInfoMESA *)s)->priority;
+        }
+    }
     uint8_t *commands = malloc(buffer_size);
     if (!ring || !commands) {
         free(ring);
@@ -203,16 +239,23 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
     ring->extra_size = info->extraSize;
     ring->idle_timeout_ns = info->idleTimeout;
     ring->commands = commands;
+    pv_channel_init(ctx, &ring->channel);
     pthread_mutex_init(&ring->wake_mutex, NULL);
     pthread_cond_init(&ring->wake_cond, NULL);
 
     /* The guest zeroes the ring before creating it; start from its head, whatever it is. */
     ring->consumed = __atomic_load_n(ring->head, __ATOMIC_RELAXED);
-    int err = ctx->options.rings_without_workers
-                  ? 0
-                  : pthread_create(&ring->thread, NULL, ring_worker, ring);
+    if (ctx->fatal)
+        __atomic_or_fetch(ring->status, PV_RING_STATUS_FATAL, __ATOMIC_SEQ_CST);
+    int err = ring->alive_period_ns && !pv_ring_monitor_add(ctx, ring) ? ENOMEM : 0;
+    if (!err && !ctx->options.rings_without_workers) {
+        err = pthread_create(&ring->thread, NULL, ring_worker, ring);
+        if (err && ring->alive_period_ns)
+            pv_ring_monitor_remove(ctx, ring);
+    }
     if (err) {
         pv_context_set_fatal(ctx, "vkCreateRingMESA: cannot start a worker: %s", strerror(err));
+        pv_channel_finish(&ring->channel);
         pv_blob_unref(blob);
         pthread_mutex_destroy(&ring->wake_mutex);
         pthread_cond_destroy(&ring->wake_cond);
@@ -257,6 +300,8 @@ void pv_ring_stop(struct pv_context *ctx, struct pv_ring *ring)
     ring->stop = true;
     pthread_cond_signal(&ring->wake_cond);
     pthread_mutex_unlock(&ring->wake_mutex);
+    ring->channel.stopping = true;
+    pthread_cond_broadcast(&ctx->progress);
     ring->next = ctx->stopped_rings;
     ctx->stopped_rings = ring;
     ctx->ring_count--;
@@ -278,7 +323,10 @@ void pv_ring_join_stopped(struct pv_context *ctx)
         struct pv_ring *next = ring->next;
         if (ring->thread_started && !pthread_equal(ring->thread, pthread_self()))
             pthread_join(ring->thread, NULL);
+        if (ring->alive_period_ns)
+            pv_ring_monitor_remove(ctx, ring);
         pthread_mutex_lock(&ctx->mutex);
+        pv_channel_finish(&ring->channel);
         pv_blob_unref(ring->blob);
         pthread_mutex_unlock(&ctx->mutex);
         pthread_mutex_destroy(&ring->wake_mutex);
@@ -287,4 +335,133 @@ void pv_ring_join_stopped(struct pv_context *ctx)
         free(ring);
         ring = next;
     }
+}
+
+void pv_ring_mark_fatal(struct pv_context *ctx)
+{
+    for (struct pv_ring *r = ctx->rings; r; r = r->next)
+        __atomic_or_fetch(r->status, PV_RING_STATUS_FATAL, __ATOMIC_SEQ_CST);
+}
+
+/* -- the ring monitor ------------------------------------------------------------------- */
+
+/* How often the ALIVE bit is set: a quarter of the shortest period a ring asks for, so that a
+ * guest checking at any moment finds it set, within these bounds. */
+#define PV_MONITOR_MIN_INTERVAL_NS (10ull * 1000 * 1000)
+#define PV_MONITOR_MAX_INTERVAL_NS (1000ull * 1000 * 1000)
+
+struct pv_ring_monitor {
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    bool stop;
+    struct pv_ring **rings;   /* monitored rings; each stays mapped until removed */
+    size_t count;
+    size_t capacity;
+};
+
+static uint64_t monitor_interval(const struct pv_ring_monitor *m)
+{
+    uint64_t interval = PV_MONITOR_MAX_INTERVAL_NS;
+    for (size_t i = 0; i < m->count; i++) {
+        uint64_t quarter = m->rings[i]->alive_period_ns / 4;
+        if (quarter < interval)
+            interval = quarter;
+    }
+    return interval < PV_MONITOR_MIN_INTERVAL_NS ? PV_MONITOR_MIN_INTERVAL_NS : interval;
+}
+
+static void *monitor_thread(void *arg)
+{
+    struct pv_ring_monitor *m = arg;
+    pthread_mutex_lock(&m->mutex);
+    while (!m->stop) {
+        for (size_t i = 0; i < m->count; i++)
+            __atomic_or_fetch(m->rings[i]->status, PV_RING_STATUS_ALIVE, __ATOMIC_SEQ_CST);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + monitor_interval(m);
+        until.tv_sec += (time_t)(ns / 1000000000ull);
+        until.tv_nsec = (long)(ns % 1000000000ull);
+        pthread_cond_timedwait(&m->wake, &m->mutex, &until);
+    }
+    pthread_mutex_unlock(&m->mutex);
+    return NULL;
+}
+
+bool pv_ring_monitor_add(struct pv_context *ctx, struct pv_ring *ring)
+{
+    struct pv_ring_monitor *m = ctx->monitor;
+    if (!m) {
+        m = calloc(1, sizeof(*m));
+        if (!m)
+            return false;
+        pthread_mutex_init(&m->mutex, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&m->wake, &attr);
+        pthread_condattr_destroy(&attr);
+        /* A harness that runs everything on one thread sets the bit at creation only. */
+        if (!ctx->options.rings_without_workers &&
+            pthread_create(&m->thread, NULL, monitor_thread, m) != 0) {
+            pthread_cond_destroy(&m->wake);
+            pthread_mutex_destroy(&m->mutex);
+            free(m);
+            return false;
+        }
+        ctx->monitor = m;
+    }
+    pthread_mutex_lock(&m->mutex);
+    bool ok = true;
+    if (m->count == m->capacity) {
+        size_t capacity = m->capacity ? m->capacity * 2 : 4;
+        struct pv_ring **rings = realloc(m->rings, capacity * sizeof(*rings));
+        if (rings) {
+            m->rings = rings;
+            m->capacity = capacity;
+        } else {
+            ok = false;
+        }
+    }
+    if (ok) {
+        m->rings[m->count++] = ring;
+        __atomic_or_fetch(ring->status, PV_RING_STATUS_ALIVE, __ATOMIC_SEQ_CST);
+        pthread_cond_signal(&m->wake);   /* the interval may be shorter now */
+    }
+    pthread_mutex_unlock(&m->mutex);
+    return ok;
+}
+
+void pv_ring_monitor_remove(struct pv_context *ctx, struct pv_ring *ring)
+{
+    struct pv_ring_monitor *m = ctx->monitor;
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->mutex);
+    for (size_t i = 0; i < m->count; i++) {
+        if (m->rings[i] == ring) {
+            m->rings[i] = m->rings[--m->count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&m->mutex);
+}
+
+void pv_ring_monitor_destroy(struct pv_context *ctx)
+{
+    struct pv_ring_monitor *m = ctx->monitor;
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->mutex);
+    m->stop = true;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->mutex);
+    if (!ctx->options.rings_without_workers)
+        pthread_join(m->thread, NULL);
+    pthread_cond_destroy(&m->wake);
+    pthread_mutex_destroy(&m->mutex);
+    free(m->rings);
+    free(m);
+    ctx->monitor = NULL;
 }

@@ -6,18 +6,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pv_context;
-struct pv_blob;
+#include "pv_context.h"
+
 struct VkRingCreateInfoMESA;
+
+/* Ring status bits (VkRingStatusFlagBitsMESA). */
+#define PV_RING_STATUS_IDLE 0x1u
+#define PV_RING_STATUS_FATAL 0x2u
+#define PV_RING_STATUS_ALIVE 0x4u
 
 struct pv_ring {
     uint64_t id;
     struct pv_context *ctx;
     struct pv_blob *blob;   /* holds a reference for the ring's lifetime */
+    struct pv_channel channel;
 
     uint32_t *head;         /* host writes: bytes consumed */
     const uint32_t *tail;   /* guest writes: bytes produced */
-    uint32_t *status;       /* host writes: IDLE bit */
+    uint32_t *status;       /* host writes: IDLE, FATAL and ALIVE bits */
     const uint8_t *buffer;
     uint32_t buffer_size;   /* power of two */
     uint8_t *extra;
@@ -26,6 +32,15 @@ struct pv_ring {
 
     uint8_t *commands;      /* private copy of one batch, buffer_size bytes */
     uint32_t consumed;      /* head as the host last published it; the guest cannot move it */
+    /* The last seqno the transport reached for this ring (vkSubmitVirtqueueSeqnoMESA), which
+     * vkWaitVirtqueueSeqnoMESA in the ring waits for. Under ctx->mutex. */
+    uint64_t virtqueue_seqno;
+
+    /* VkRingMonitorInfoMESA: the ALIVE bit is due at least this often (0: not monitored). */
+    uint64_t alive_period_ns;
+    /* VkRingPriorityInfoMESA: the guest thread's nice value, for the worker (when present). */
+    bool has_priority;
+    int priority;
 
     pthread_t thread;
     bool thread_started;
@@ -51,5 +66,17 @@ void pv_ring_stop(struct pv_context *ctx, struct pv_ring *ring);
 void pv_ring_stop_all(struct pv_context *ctx);
 /* Joins and frees stopped rings. Called WITHOUT ctx->mutex held. */
 void pv_ring_join_stopped(struct pv_context *ctx);
+/* Sets the FATAL bit of every ring of the context. */
+void pv_ring_mark_fatal(struct pv_context *ctx);
+/* Whether the ring's head has reached seqno (a ring position, compared the way the guest
+ * compares them: modulo 2^32, within half the range). Under ctx->mutex. */
+bool pv_ring_reached(const struct pv_ring *ring, uint32_t seqno);
+
+/* The ring monitor: one thread per context that sets the ALIVE bit of every monitored ring
+ * often enough while the context lives, whatever its workers are busy with (a long pipeline
+ * compile, a GPU wait). Started with the first monitored ring. */
+bool pv_ring_monitor_add(struct pv_context *ctx, struct pv_ring *ring);
+void pv_ring_monitor_remove(struct pv_context *ctx, struct pv_ring *ring);
+void pv_ring_monitor_destroy(struct pv_context *ctx);
 
 #endif

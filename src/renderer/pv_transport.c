@@ -1,7 +1,9 @@
-/* The Venus transport commands: the reply stream, indirect command streams, rings and the
- * experimental-feature query. They manage the channel itself, not Vulkan objects. */
+/* The Venus transport commands: the reply stream, indirect command streams, rings, the
+ * seqnos that order rings against the transport, and the experimental-feature query. They
+ * manage the channels themselves, not Vulkan objects. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pv_context.h"
 #include "pv_log.h"
@@ -32,28 +34,30 @@ void pv_handle_vkSetReplyCommandStreamMESA(struct pv_context *ctx,
     struct pv_blob *blob = stream_blob(ctx, s, "vkSetReplyCommandStreamMESA");
     if (!blob)
         return;
+    struct pv_reply_stream *reply = ctx->channel->reply;
     pv_blob_ref(blob);
-    if (ctx->reply.blob)
-        pv_blob_unref(ctx->reply.blob);
-    ctx->reply.blob = blob;
-    ctx->reply.offset = s->offset;
-    ctx->reply.size = s->size;
-    ctx->reply.position = 0;
+    if (reply->blob)
+        pv_blob_unref(reply->blob);
+    reply->blob = blob;
+    reply->offset = s->offset;
+    reply->size = s->size;
+    reply->position = 0;
 }
 
 void pv_handle_vkSeekReplyCommandStreamMESA(struct pv_context *ctx,
                                             struct pv_args_vkSeekReplyCommandStreamMESA *a)
 {
-    if (!ctx->reply.blob) {
+    struct pv_reply_stream *reply = ctx->channel->reply;
+    if (!reply->blob) {
         pv_context_set_fatal(ctx, "vkSeekReplyCommandStreamMESA: no reply stream is set");
         return;
     }
-    if (a->position > ctx->reply.size) {
+    if (a->position > reply->size) {
         pv_context_set_fatal(ctx, "vkSeekReplyCommandStreamMESA: position %zu past the "
-                             "%zu-byte stream", a->position, ctx->reply.size);
+                             "%zu-byte stream", a->position, reply->size);
         return;
     }
-    ctx->reply.position = a->position;
+    reply->position = a->position;
 }
 
 void pv_handle_vkExecuteCommandStreamsMESA(struct pv_context *ctx,
@@ -77,7 +81,7 @@ void pv_handle_vkExecuteCommandStreamsMESA(struct pv_context *ctx,
             return;
         }
         memcpy(copy, (const uint8_t *)blob->map + s->offset, s->size);
-        pv_context_execute(ctx, copy, s->size);
+        pv_context_execute(ctx, ctx->channel, copy, s->size);
         free(copy);
     }
 }
@@ -125,6 +129,11 @@ void pv_handle_vkWriteRingExtraMESA(struct pv_context *ctx, struct pv_args_vkWri
 void pv_handle_vkGetVenusExperimentalFeatureData100000MESA(
     struct pv_context *ctx, struct pv_args_vkGetVenusExperimentalFeatureData100000MESA *a)
 {
+    if (ctx->options.generation != PV_VENUS_2022) {
+        pv_context_set_fatal(ctx, "vkGetVenusExperimentalFeatureData100000MESA: the current "
+                             "protocol has no such command");
+        return;
+    }
     /* A 64 KiB ring is all this host offers: the other features need dma-buf or sync-fd
      * paths, which a portable host does not have. */
     const VkVenusExperimentalFeatures100000MESA features = {
@@ -144,4 +153,64 @@ void pv_handle_vkGetVenusExperimentalFeatureData100000MESA(
     size_t size = *a->pDataSize < sizeof(features) ? *a->pDataSize : sizeof(features);
     memcpy(a->pData, &features, size);
     *a->pDataSize = size;
+}
+
+/* -- ordering rings against the transport ----------------------------------------------- */
+
+void pv_handle_vkSubmitVirtqueueSeqnoMESA(struct pv_context *ctx,
+                                          struct pv_args_vkSubmitVirtqueueSeqnoMESA *a)
+{
+    struct pv_ring *ring = find_ring(ctx, a->ring, "vkSubmitVirtqueueSeqnoMESA");
+    if (!ring)
+        return;
+    if (a->seqno > ring->virtqueue_seqno)
+        ring->virtqueue_seqno = a->seqno;
+    pthread_cond_broadcast(&ctx->progress);
+}
+
+struct seqno_wait {
+    uint64_t ring_id;
+    uint64_t seqno;
+};
+
+/* The waiting ring is the channel's own: it lives as long as its worker waits. */
+static bool virtqueue_reached(struct pv_context *ctx, void *data)
+{
+    const struct seqno_wait *w = data;
+    return pv_ring_of_channel(ctx, ctx->channel)->virtqueue_seqno >= w->seqno;
+}
+
+void pv_handle_vkWaitVirtqueueSeqnoMESA(struct pv_context *ctx,
+                                        struct pv_args_vkWaitVirtqueueSeqnoMESA *a)
+{
+    struct pv_ring *ring = pv_ring_of_channel(ctx, ctx->channel);
+    if (!ring) {
+        pv_context_set_fatal(ctx, "vkWaitVirtqueueSeqnoMESA: only a ring can wait for the "
+                             "transport");
+        return;
+    }
+    struct seqno_wait w = { ring->id, a->seqno };
+    pv_context_wait_for(ctx, virtqueue_reached, &w);
+}
+
+static bool ring_reached(struct pv_context *ctx, void *data)
+{
+    const struct seqno_wait *w = data;
+    /* A ring the guest destroyed meanwhile has nothing more to reach. */
+    const struct pv_ring *ring = pv_ring_find(ctx, w->ring_id);
+    return !ring || pv_ring_reached(ring, (uint32_t)w->seqno);
+}
+
+void pv_handle_vkWaitRingSeqnoMESA(struct pv_context *ctx, struct pv_args_vkWaitRingSeqnoMESA *a)
+{
+    struct pv_ring *ring = find_ring(ctx, a->ring, "vkWaitRingSeqnoMESA");
+    if (!ring)
+        return;
+    if (pv_ring_of_channel(ctx, ctx->channel) == ring) {
+        pv_context_set_fatal(ctx, "vkWaitRingSeqnoMESA: ring 0x%llx waits for itself",
+                             (unsigned long long)a->ring);
+        return;
+    }
+    struct seqno_wait w = { ring->id, a->seqno };
+    pv_context_wait_for(ctx, ring_reached, &w);
 }

@@ -112,20 +112,23 @@ static void drain_fd(int fd)
 
 /* -- capsets ---------------------------------------------------------------------------- */
 
-void pv_gpu_capset_info(uint32_t capset_id, uint32_t *max_version, uint32_t *max_size)
+void pv_gpu_capset_info(struct pv_gpu *gpu, uint32_t capset_id, uint32_t *max_version,
+                        uint32_t *max_size)
 {
     uint8_t buf[CAPSET_MAX_BYTES];
-    size_t size = pv_renderer_fill_capset(capset_id, 0, buf, sizeof(buf));
+    size_t size = pv_renderer_fill_capset(capset_id, 0, gpu->options.renderer.generation, buf,
+                                          sizeof(buf));
     *max_version = 0;
     *max_size = (uint32_t)size;
 }
 
-enum pv_gpu_status pv_gpu_capset_fill(uint32_t capset_id, uint32_t version, void *buf,
-                                      size_t size)
+enum pv_gpu_status pv_gpu_capset_fill(struct pv_gpu *gpu, uint32_t capset_id, uint32_t version,
+                                      void *buf, size_t size)
 {
     uint8_t capset[CAPSET_MAX_BYTES];
     memset(capset, 0, sizeof(capset));
-    size_t got = pv_renderer_fill_capset(capset_id, version, capset, sizeof(capset));
+    size_t got = pv_renderer_fill_capset(capset_id, version, gpu->options.renderer.generation,
+                                         capset, sizeof(capset));
     if (got == 0)
         return PV_GPU_ERR_INVALID_PARAMETER;
     memset(buf, 0, size);

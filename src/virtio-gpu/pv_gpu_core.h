@@ -66,10 +66,12 @@ struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options);
 void pv_gpu_destroy(struct pv_gpu *gpu);
 
 /* Capsets: only Venus (PV_CAPSET_VENUS, version 0). max_size 0 means not served. */
-void pv_gpu_capset_info(uint32_t capset_id, uint32_t *max_version, uint32_t *max_size);
+/* The capset is the one of options.renderer.generation. */
+void pv_gpu_capset_info(struct pv_gpu *gpu, uint32_t capset_id, uint32_t *max_version,
+                        uint32_t *max_size);
 /* Fills size bytes (the capset's max_size) of capset capset_id, version. */
-enum pv_gpu_status pv_gpu_capset_fill(uint32_t capset_id, uint32_t version, void *buf,
-                                      size_t size);
+enum pv_gpu_status pv_gpu_capset_fill(struct pv_gpu *gpu, uint32_t capset_id, uint32_t version,
+                                      void *buf, size_t size);
 
 /* Contexts. name need not be terminated. */
 enum pv_gpu_status pv_gpu_context_create(struct pv_gpu *gpu, uint32_t ctx_id, uint32_t capset_id,

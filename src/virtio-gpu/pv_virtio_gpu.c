@@ -243,7 +243,7 @@ static int cmd_get_capset_info(struct pvgpu_virtio_gpu *gpu, struct request *rq)
         return respond_error(rq, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
                              "capset index %" PRIu32 " of 1", index);
     uint32_t max_version, max_size;
-    pv_gpu_capset_info(PV_CAPSET_VENUS, &max_version, &max_size);
+    pv_gpu_capset_info(gpu->core, PV_CAPSET_VENUS, &max_version, &max_size);
     struct virtio_gpu_resp_capset_info *info =
         respond(rq, VIRTIO_GPU_RESP_OK_CAPSET_INFO, sizeof(*info));
     info->capset_id = htole32(PV_CAPSET_VENUS);
@@ -259,13 +259,13 @@ static int cmd_get_capset(struct pvgpu_virtio_gpu *gpu, struct request *rq)
         return -1;
     uint32_t id = le32(cmd.capset_id), version = le32(cmd.capset_version);
     uint32_t max_version, max_size;
-    pv_gpu_capset_info(id, &max_version, &max_size);
+    pv_gpu_capset_info(gpu->core, id, &max_version, &max_size);
     if (max_size == 0 || version > max_version)
         return respond_error(rq, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
                              "no capset %" PRIu32 " version %" PRIu32, id, version);
     size_t hdr = sizeof(struct virtio_gpu_ctrl_hdr);
     uint8_t *resp = respond(rq, VIRTIO_GPU_RESP_OK_CAPSET, hdr + max_size);
-    if (pv_gpu_capset_fill(id, version, resp + hdr, max_size) != PV_GPU_OK)
+    if (pv_gpu_capset_fill(gpu->core, id, version, resp + hdr, max_size) != PV_GPU_OK)
         return respond_error(rq, VIRTIO_GPU_RESP_ERR_UNSPEC, "capset %" PRIu32 " failed", id);
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "pv_vtest_record.h"
 #include "pv_vtest_socket.h"
 #include "pv_vtest_sync.h"
+#include "pv_vtest_timeline.h"
 
 /* Handlers return this to go on with the next request, or a pv_vtest_client_result to end. */
 #define CLIENT_CONTINUE PV_VTEST_CLIENT_CONTINUE
@@ -46,6 +47,10 @@ struct pv_vtest_client {
     struct pv_context *ctx;
     uint32_t next_res_id;
     struct pv_vtest_syncs syncs;
+    struct pv_vtest_timelines timelines;
+    /* Whether the guest asked anything of its context (a blob, a submission): a guest that
+     * leaves without doing so most likely rejected the capset's generation. */
+    bool context_used;
 
     uint32_t *buf;
     size_t buf_size;
@@ -174,7 +179,8 @@ static int handle_get_capset(struct pv_vtest_client *c, const uint32_t *payload,
 {
     uint32_t answer[1 + CAPSET_MAX_WORDS]; /* valid, capset words */
     memset(answer, 0, sizeof(answer));
-    size_t size = pv_renderer_fill_capset(payload[0], payload[1], &answer[1],
+    size_t size = pv_renderer_fill_capset(payload[0], payload[1],
+                                          c->renderer_options->generation, &answer[1],
                                           CAPSET_MAX_WORDS * sizeof(uint32_t));
     if (size == 0 || size > CAPSET_MAX_WORDS * sizeof(uint32_t)) {
         pv_debug("context %" PRIu32 ": no capset %" PRIu32 " version %" PRIu32, c->context_id,
@@ -225,6 +231,7 @@ static int handle_resource_create_blob(struct pv_vtest_client *c, const uint32_t
     if (c->next_res_id == 0)
         return protocol_error(c, "RESOURCE_CREATE_BLOB: resource ids exhausted");
     uint32_t res_id = c->next_res_id;
+    c->context_used = true;
 
     int fd = -1;
     if (pv_context_create_blob(c->ctx, res_id, type, flags, blob_id, size, &fd) != 0) {
@@ -278,6 +285,26 @@ static int handle_sync_unref(struct pv_vtest_client *c, const uint32_t *payload,
     return CLIENT_CONTINUE;
 }
 
+/* Current guests read and set syncs from the CPU too (Mesa 26 does, for its CPU-side fences). */
+static int handle_sync_read(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
+{
+    const struct pv_vtest_sync *sync = pv_vtest_sync_find(&c->syncs, payload[0]);
+    if (!sync)
+        return protocol_error(c, "SYNC_READ of unknown sync %" PRIu32, payload[0]);
+    const uint32_t value[2] = { (uint32_t)sync->value, (uint32_t)(sync->value >> 32) };
+    return send_reply(c, PV_VTEST_SYNC_READ, value, 2);
+}
+
+static int handle_sync_write(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
+{
+    struct pv_vtest_sync *sync = pv_vtest_sync_find(&c->syncs, payload[0]);
+    if (!sync)
+        return protocol_error(c, "SYNC_WRITE of unknown sync %" PRIu32, payload[0]);
+    sync->value = payload[1] | (uint64_t)payload[2] << 32;
+    pv_vtest_syncs_update_waits(&c->syncs);
+    return CLIENT_CONTINUE;
+}
+
 static int handle_sync_wait(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
     if (length < PV_VTEST_SYNC_WAIT_FIXED_WORDS ||
@@ -316,22 +343,48 @@ struct submit_batch {
     uint32_t cmd_size;
     uint32_t sync_offset;
     uint32_t sync_count;
-    uint32_t sync_queue_index;
-    uint64_t sync_queue_id;
+    uint32_t sync_queue_index;   /* current guests: the ring index */
+    uint64_t sync_queue_id;      /* the 2022 generation only */
 };
 
-static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length,
-                              uint32_t index, struct submit_batch *batch)
+_Static_assert(PV_VTEST_MAX_SYNC_QUEUE_COUNT == PV_MAX_TIMELINES,
+               "vtest timelines are the renderer's");
+
+static bool current_guest(const struct pv_vtest_client *c)
 {
-    const uint32_t *words = &payload[1 + (size_t)index * PV_VTEST_SUBMIT_BATCH_WORDS];
+    return c->renderer_options->generation != PV_VENUS_2022;
+}
+
+/* Words per batch header; 0 when the message does not say (no batch). */
+static uint32_t submit_header_words(struct pv_vtest_client *c, const uint32_t *payload,
+                                    uint32_t length, uint32_t batch_count)
+{
+    if (!current_guest(c) || batch_count == 0)
+        return PV_VTEST_SUBMIT_BATCH_WORDS;
+    if (1 + PV_VTEST_SUBMIT_BATCH_CMD_OFFSET >= length)
+        return 0;
+    uint32_t first_stream = payload[1 + PV_VTEST_SUBMIT_BATCH_CMD_OFFSET];
+    if (first_stream < 1 || (first_stream - 1) % batch_count)
+        return 0;
+    uint32_t words = (first_stream - 1) / batch_count;
+    return words == PV_VTEST_SUBMIT_BATCH_WORDS || words == PV_VTEST_SUBMIT_BATCH_WORDS_SHORT
+               ? words : 0;
+}
+
+static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length,
+                              uint32_t header_words, uint32_t index, struct submit_batch *batch)
+{
+    const uint32_t *words = &payload[1 + (size_t)index * header_words];
     batch->flags = words[PV_VTEST_SUBMIT_BATCH_FLAGS];
     batch->cmd_offset = words[PV_VTEST_SUBMIT_BATCH_CMD_OFFSET];
     batch->cmd_size = words[PV_VTEST_SUBMIT_BATCH_CMD_SIZE];
     batch->sync_offset = words[PV_VTEST_SUBMIT_BATCH_SYNC_OFFSET];
     batch->sync_count = words[PV_VTEST_SUBMIT_BATCH_SYNC_COUNT];
     batch->sync_queue_index = words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_INDEX];
-    batch->sync_queue_id = words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_LO] |
-                           (uint64_t)words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_HI] << 32;
+    batch->sync_queue_id = current_guest(c)
+                               ? 0
+                               : words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_LO] |
+                                     (uint64_t)words[PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_HI] << 32;
 
     if (batch->flags & ~PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE)
         return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": unknown flags %#" PRIx32, index,
@@ -346,8 +399,9 @@ static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload
                               index, batch->sync_count, batch->sync_offset, length);
     if ((batch->flags & PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE) &&
         batch->sync_queue_index >= PV_VTEST_MAX_SYNC_QUEUE_COUNT)
-        return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": sync queue index %" PRIu32
-                              " out of range", index, batch->sync_queue_index);
+        return protocol_error(c, "SUBMIT_CMD2 batch %" PRIu32 ": %s %" PRIu32 " out of range",
+                              index, current_guest(c) ? "ring index" : "sync queue index",
+                              batch->sync_queue_index);
     for (uint32_t i = 0; i < batch->sync_count; i++) {
         uint32_t id = payload[batch->sync_offset + (size_t)i * PV_VTEST_SYNC_WORDS];
         if (!pv_vtest_sync_find(&c->syncs, id))
@@ -355,6 +409,23 @@ static int submit_check_batch(struct pv_vtest_client *c, const uint32_t *payload
                                   index, id);
     }
     return CLIENT_CONTINUE;
+}
+
+/* Sets syncs from (id, value lo, value hi) triples and releases the waits they satisfy. A sync
+ * the guest dropped meanwhile is skipped (a timeline may finish after SYNC_UNREF). */
+static void apply_syncs(struct pv_vtest_client *c, const uint32_t *triples, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++, triples += PV_VTEST_SYNC_WORDS) {
+        struct pv_vtest_sync *sync = pv_vtest_sync_find(&c->syncs, triples[0]);
+        if (sync)
+            sync->value = triples[1] | (uint64_t)triples[2] << 32;
+    }
+    pv_vtest_syncs_update_waits(&c->syncs);
+}
+
+static void apply_finished(void *data, const uint32_t *triples, uint32_t count)
+{
+    apply_syncs(data, triples, count);
 }
 
 static int submit_run_batch(struct pv_vtest_client *c, const uint32_t *payload,
@@ -367,29 +438,43 @@ static int submit_run_batch(struct pv_vtest_client *c, const uint32_t *payload,
     if (batch->sync_count == 0)
         return CLIENT_CONTINUE;
 
-    /* A queue's syncs may only advance once the work submitted to it so far is done. */
-    if ((batch->flags & PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE) &&
-        pv_context_wait_queue(c->ctx, batch->sync_queue_id) != 0)
-        return context_fatal(c);
-
     const uint32_t *syncs = &payload[batch->sync_offset];
-    for (uint32_t i = 0; i < batch->sync_count; i++, syncs += PV_VTEST_SYNC_WORDS) {
-        /* Checked before the first batch ran, and nothing in between destroys syncs. */
-        struct pv_vtest_sync *sync = pv_vtest_sync_find(&c->syncs, syncs[0]);
-        if (!sync)
-            return protocol_error(c, "SUBMIT_CMD2: unknown sync %" PRIu32, syncs[0]);
-        sync->value = syncs[1] | (uint64_t)syncs[2] << 32;
+    /* A queue's syncs may only advance once the work submitted to it so far is done. Current
+     * guests' timelines finish on a worker of their own; the 2022 generation's sync queues
+     * (an Android path the driver never takes over vtest) are waited for here. */
+    if (batch->flags & PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE) {
+        if (current_guest(c) && batch->sync_queue_index) {
+            int err = pv_vtest_timelines_submit(&c->timelines, c->ctx, batch->sync_queue_index,
+                                                syncs, batch->sync_count);
+            if (err == -ENOSPC)
+                return protocol_error(c, "SUBMIT_CMD2: too many batches wait on timelines");
+            if (err == -1)
+                return context_fatal(c);
+            if (err) {
+                pv_log("vtest: context %" PRIu32 ": timeline: %s", c->context_id,
+                       strerror(-err));
+                return PV_VTEST_CLIENT_HOST_ERROR;
+            }
+            return CLIENT_CONTINUE;
+        }
+        if (!current_guest(c) && pv_context_wait_queue(c->ctx, batch->sync_queue_id) != 0)
+            return context_fatal(c);
     }
-    pv_vtest_syncs_update_waits(&c->syncs);
+    apply_syncs(c, syncs, batch->sync_count);
     return CLIENT_CONTINUE;
 }
 
 static int handle_submit_cmd2(struct pv_vtest_client *c, const uint32_t *payload, uint32_t length)
 {
+    c->context_used = true;
     if (length < 1)
         return protocol_error(c, "SUBMIT_CMD2 without a batch count");
     uint32_t batch_count = payload[0];
-    if (1 + (uint64_t)batch_count * PV_VTEST_SUBMIT_BATCH_WORDS > length)
+    uint32_t header_words = submit_header_words(c, payload, length, batch_count);
+    if (!header_words)
+        return protocol_error(c, "SUBMIT_CMD2: the first stream's offset gives no header size "
+                              "for %" PRIu32 " batches", batch_count);
+    if (1 + (uint64_t)batch_count * header_words > length)
         return protocol_error(c, "SUBMIT_CMD2: %" PRIu32 " batches overrun the %" PRIu32
                               "-word payload", batch_count, length);
 
@@ -397,13 +482,13 @@ static int handle_submit_cmd2(struct pv_vtest_client *c, const uint32_t *payload
      * effect beyond ending the connection. */
     for (uint32_t i = 0; i < batch_count; i++) {
         struct submit_batch batch;
-        int rc = submit_check_batch(c, payload, length, i, &batch);
+        int rc = submit_check_batch(c, payload, length, header_words, i, &batch);
         if (rc != CLIENT_CONTINUE)
             return rc;
     }
     for (uint32_t i = 0; i < batch_count; i++) {
         struct submit_batch batch;
-        submit_check_batch(c, payload, length, i, &batch);
+        submit_check_batch(c, payload, length, header_words, i, &batch);
         int rc = submit_run_batch(c, payload, &batch);
         if (rc != CLIENT_CONTINUE)
             return rc;
@@ -439,8 +524,9 @@ static const struct command_info command_table[PV_VTEST_COMMAND_COUNT] = {
     [PV_VTEST_SYNC_CREATE] = { "SYNC_CREATE", handle_sync_create, PV_VTEST_SYNC_CREATE_WORDS,
                                false },
     [PV_VTEST_SYNC_UNREF] = { "SYNC_UNREF", handle_sync_unref, PV_VTEST_SYNC_UNREF_WORDS, false },
-    [PV_VTEST_SYNC_READ] = { "SYNC_READ", NULL, -1, false },
-    [PV_VTEST_SYNC_WRITE] = { "SYNC_WRITE", NULL, -1, false },
+    [PV_VTEST_SYNC_READ] = { "SYNC_READ", handle_sync_read, PV_VTEST_SYNC_READ_WORDS, false },
+    [PV_VTEST_SYNC_WRITE] = { "SYNC_WRITE", handle_sync_write, PV_VTEST_SYNC_WRITE_WORDS,
+                              false },
     [PV_VTEST_SYNC_WAIT] = { "SYNC_WAIT", handle_sync_wait, -1, false },
     [PV_VTEST_SUBMIT_CMD2] = { "SUBMIT_CMD2", handle_submit_cmd2, -1, true },
 };
@@ -465,20 +551,25 @@ static int wait_for_request(struct pv_vtest_client *c)
 {
     if (!c->ctx)
         return CLIENT_CONTINUE;
-    struct pollfd fds[2] = {
+    struct pollfd fds[3] = {
         { .fd = c->fd, .events = POLLIN },
         { .fd = pv_context_fatal_fd(c->ctx), .events = POLLIN },
+        { .fd = c->timelines.done_fd, .events = POLLIN },
     };
     for (;;) {
         if (pv_context_is_fatal(c->ctx))
             return context_fatal(c);
-        int n = poll(fds, 2, -1);
+        int n = poll(fds, 3, -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return guest_lost(c, "waiting for a request");
         if (fds[1].revents & POLLIN)
             return context_fatal(c);
+        /* Timelines that finished: their syncs advance before the next request is read, so
+         * that a SYNC_READ or SYNC_WAIT sees them. */
+        if (fds[2].revents & POLLIN)
+            pv_vtest_timelines_collect(&c->timelines, apply_finished, c);
         if (fds[0].revents)
             return CLIENT_CONTINUE;
     }
@@ -568,6 +659,12 @@ struct pv_vtest_client *pv_vtest_client_create(int fd, uint32_t context_id,
     c->next_res_id = 1;
     strcpy(c->process_name, "unnamed");
     pv_vtest_syncs_init(&c->syncs);
+    if (pv_vtest_timelines_init(&c->timelines) != 0) {
+        pv_log("vtest: context %" PRIu32 ": eventfd: %s", context_id, strerror(errno));
+        pv_vtest_syncs_fini(&c->syncs);
+        free(c);
+        return NULL;
+    }
     pv_vtest_recorder_open(&c->recorder, opts->record_dir, context_id);
     return c;
 }
@@ -576,6 +673,8 @@ void pv_vtest_client_destroy(struct pv_vtest_client *c)
 {
     if (!c)
         return;
+    /* The timeline workers wait on the context's queues: they go first. */
+    pv_vtest_timelines_fini(&c->timelines);
     pv_vtest_syncs_fini(&c->syncs);
     /* The context first: its ring workers may still be recording batches. */
     if (c->ctx)
@@ -583,6 +682,20 @@ void pv_vtest_client_destroy(struct pv_vtest_client *c)
     pv_vtest_recorder_close(&c->recorder);
     free(c->buf);
     free(c);
+}
+
+/* The two generations cannot be told apart before the capset is answered; what a guest of the
+ * other one does is read it, set up its context and leave. Say so loudly, with the way out. */
+static void log_rejected_capset(const struct pv_vtest_client *c)
+{
+    bool current = current_guest(c);
+    pv_log("context %" PRIu32 " (%s): the guest left right after reading the Venus capset, "
+           "without a single command: it most likely rejected %s. This host serves %s guests; "
+           "serve %s guests with --protocol %s.", c->context_id, c->process_name,
+           pv_venus_generation_name(c->renderer_options->generation),
+           current ? "current (wire format 1)" : "2022 (wire format 0, Mesa 22.x)",
+           current ? "2022 (wire format 0, Mesa 22.x)" : "current (wire format 1)",
+           current ? "2022" : "current");
 }
 
 /* Seconds a worker's context teardown may take before the worker gives up on it. */
@@ -610,6 +723,8 @@ int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_opt
     /* Teardown waits for the guest's work on the host: work that can never finish (a queue
      * waiting for a semaphore no one will signal) must not keep this worker forever. The
      * process exits then, and the system reclaims what the context held. */
+    if (rc == PV_VTEST_CLIENT_DISCONNECTED && c->ctx && !c->context_used)
+        log_rejected_capset(c);
     signal(SIGALRM, on_teardown_timeout);
     alarm(PV_VTEST_TEARDOWN_SECONDS);
     pv_vtest_client_destroy(c);

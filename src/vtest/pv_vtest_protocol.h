@@ -57,11 +57,13 @@ enum pv_vtest_command {
 #define PV_VTEST_RESOURCE_UNREF_WORDS 1     /* res_id */
 #define PV_VTEST_SYNC_CREATE_WORDS 2        /* initial value lo/hi */
 #define PV_VTEST_SYNC_UNREF_WORDS 1         /* sync id */
+#define PV_VTEST_SYNC_READ_WORDS 1          /* sync id; the reply: value lo, hi */
+#define PV_VTEST_SYNC_WRITE_WORDS 3         /* sync id, value lo, value hi */
 
 /* GET_PARAM ids. The reply is two words: valid, value. */
 #define PV_VTEST_PARAM_MAX_SYNC_QUEUE_COUNT 1
 /* How many sync queues (timelines) a context offers; the driver needs a non-zero answer and
- * uses it to bound sync_queue_index. */
+ * uses it to bound sync_queue_index (current guests: the ring indices it binds queues to). */
 #define PV_VTEST_MAX_SYNC_QUEUE_COUNT 64
 
 /* SYNC_WAIT payload: flags, timeout in ms (0xffffffff = forever), then per sync: id, value lo,
@@ -70,19 +72,28 @@ enum pv_vtest_command {
 #define PV_VTEST_SYNC_WAIT_FLAG_ANY 0x1u
 #define PV_VTEST_SYNC_WORDS 3
 
-/* SUBMIT_CMD2 payload: batch count, then one 8-word header per batch, then the command streams,
- * then the syncs (3 words each). Offsets and sizes are in words from the payload start. */
+/* SUBMIT_CMD2 payload: batch count, then one header per batch, then the command streams, then
+ * the syncs (3 words each). Offsets and sizes are in words from the payload start. The 2022
+ * generation's headers are 8 words; current guests send 6 (Mesa 25) or 8 (Mesa 26), and the
+ * streams start right after the headers, so the first stream's offset gives the header size. */
 #define PV_VTEST_SUBMIT_BATCH_WORDS 8
+#define PV_VTEST_SUBMIT_BATCH_WORDS_SHORT 6
 #define PV_VTEST_SUBMIT_BATCH_FLAGS 0
 #define PV_VTEST_SUBMIT_BATCH_CMD_OFFSET 1
 #define PV_VTEST_SUBMIT_BATCH_CMD_SIZE 2
 #define PV_VTEST_SUBMIT_BATCH_SYNC_OFFSET 3
 #define PV_VTEST_SUBMIT_BATCH_SYNC_COUNT 4
+/* The 2022 generation: the sync queue's index and VkQueue id. */
 #define PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_INDEX 5
 #define PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_LO 6
 #define PV_VTEST_SUBMIT_BATCH_SYNC_QUEUE_ID_HI 7
-/* Set: the syncs take their values once the VkQueue named by sync_queue_id has finished the
- * work submitted so far. Clear: they take them right away (the CPU queue). */
+/* Current guests: the timeline (ring index) of the batch. */
+#define PV_VTEST_SUBMIT_BATCH_RING_IDX 5
+/* Bit 0 of the flags. The 2022 generation: set, the syncs take their values once the VkQueue
+ * named by sync_queue_id has finished the work submitted so far; clear, right away (the CPU
+ * queue). Current guests: set, ring_idx names the timeline, whose work so far must finish
+ * first (timeline 0 is the CPU's: right away); clear, right away. */
 #define PV_VTEST_SUBMIT_FLAG_SYNC_QUEUE 0x1u
+#define PV_VTEST_SUBMIT_FLAG_RING_IDX 0x1u
 
 #endif

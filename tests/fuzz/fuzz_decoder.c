@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         const struct pv_command_info *info = &pv_command_table[type];
         if (!info->name)
-            pv_fuzz_fail("command %u has no name", type);
+            break; /* a number no command has */
         if (!info->decode_only) {
             if (info->dispatch && strcmp(info->status, "undecodable") != 0)
                 pv_fuzz_fail("%s is dispatched but has no decode_only entry", info->name);

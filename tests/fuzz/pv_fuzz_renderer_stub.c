@@ -31,10 +31,17 @@ struct pv_context {
     char fatal_reason[128];
 };
 
-size_t pv_renderer_fill_capset(uint32_t capset_id, uint32_t version, void *buf, size_t size)
+const char *pv_venus_generation_name(enum pv_venus_generation generation)
+{
+    return generation == PV_VENUS_2022 ? "wire format 0" : "wire format 1";
+}
+
+size_t pv_renderer_fill_capset(uint32_t capset_id, uint32_t version,
+                               enum pv_venus_generation generation, void *buf, size_t size)
 {
     /* The real capset's size and leading fields; the extension mask does not matter here. */
-    uint32_t caps[38] = { 0, 0x004030E4u, 0, 100000, 1 };
+    uint32_t caps[40] = { generation == PV_VENUS_2022 ? 0 : 1, 0x004030E4u, 0,
+                          generation == PV_VENUS_2022 ? 100000 : 2, 1 };
     if (capset_id != PV_CAPSET_VENUS || version != 0 || size < sizeof(caps))
         return 0;
     memcpy(buf, caps, sizeof(caps));
@@ -159,6 +166,30 @@ int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id)
         return -1;
     }
     return 0;
+}
+
+/* Timelines have no queues here: every point is reached at once. */
+int pv_context_timeline_point(struct pv_context *ctx, uint32_t ring_idx,
+                              struct pv_timeline_point **out)
+{
+    *out = NULL;
+    if (ctx->fatal || ring_idx >= PV_MAX_TIMELINES) {
+        set_fatal(ctx, "timeline out of range");
+        return -1;
+    }
+    return 0;
+}
+
+int pv_context_timeline_wait(struct pv_context *ctx, struct pv_timeline_point *point,
+                             uint64_t timeout_ns)
+{
+    pv_fuzz_fail("pv_context_timeline_wait: no point was made");
+    return -1;
+}
+
+void pv_context_timeline_drop(struct pv_context *ctx, struct pv_timeline_point *point)
+{
+    pv_fuzz_fail("pv_context_timeline_drop: no point was made");
 }
 
 bool pv_context_is_fatal(const struct pv_context *ctx)

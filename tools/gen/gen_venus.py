@@ -98,10 +98,13 @@ class Registry:
         self.stypes = {}              # struct name -> VK_STRUCTURE_TYPE_* enumerant
         self.stype_values = {}        # enumerant -> value (for MESA types)
         self.ext_numbers = {}         # extension name -> number
+        self.ext_commands = {}        # extension name -> the commands it brings
+        self.device_extensions = set()
+        self.platform_exts = set()
         self.type_extension = {}      # type/command name -> extension number
         self.bitwidth64 = set()       # enum types that are 64-bit flags
         self.constants = {}
-        self.platform_types = set()   # types of platform-specific or provisional extensions
+        self.platform_types = set()   # types outside vulkan.h: platform, provisional, Vulkan SC
 
     def load(self, root, venus=False):
         for t in root.findall('types/type'):
@@ -150,13 +153,39 @@ class Registry:
             params = [Member(p) for p in c.findall('param')
                       if not p.get('api') or 'vulkan' in p.get('api').split(',')]
             self.commands[name] = Command(name, ret, params)
+        # Types of Vulkan SC only (its features and extensions) are not in vulkan.h either.
+        vulkan_types, other_types = set(), set()
+        for feature in root.findall('feature'):
+            apis = (feature.get('api') or 'vulkan').split(',')
+            for req in feature.findall('require'):
+                for t in req.findall('type'):
+                    (vulkan_types if 'vulkan' in apis else other_types).add(t.get('name'))
         for ext in root.findall('extensions/extension'):
-            if ext.get('supported') == 'disabled':
+            supported = (ext.get('supported') or 'vulkan').split(',')
+            if 'vulkan' not in supported:
+                for req in ext.findall('require'):
+                    for t in req.findall('type'):
+                        other_types.add(t.get('name'))
+                continue
+            for req in ext.findall('require'):
+                apis = (req.get('api') or 'vulkan').split(',')
+                for t in req.findall('type'):
+                    (vulkan_types if 'vulkan' in apis else other_types).add(t.get('name'))
+        self.platform_types |= other_types - vulkan_types
+        for ext in root.findall('extensions/extension'):
+            if 'vulkan' not in (ext.get('supported') or 'vulkan').split(','):
                 continue
             number = int(ext.get('number'))
             self.ext_numbers[ext.get('name')] = number
+            if ext.get('type') == 'device':
+                self.device_extensions.add(ext.get('name'))
+            commands = self.ext_commands.setdefault(ext.get('name'), set())
+            for req in ext.findall('require'):
+                if 'vulkan' in (req.get('api') or 'vulkan').split(','):
+                    commands.update(c.get('name') for c in req.findall('command'))
             # platform and provisional types live outside vulkan.h: not for this host
             if ext.get('platform') or ext.get('provisional') == 'true':
+                self.platform_exts.add(ext.get('name'))
                 for req in ext.findall('require'):
                     for t in req.findall('type'):
                         self.platform_types.add(t.get('name'))
@@ -1079,7 +1108,7 @@ class Gen:
         """Vulkan commands the host dispatch tables carry: every decodable non-MESA command."""
         out = []
         for number, cmd in self.commands:
-            if cmd.name.endswith('MESA') or cmd.name.endswith('100000MESA'):
+            if cmd.name.endswith('MESA'):
                 continue
             out.append(cmd)
         return out
@@ -1227,8 +1256,10 @@ class Gen:
         c.append('const struct pv_command_info pv_command_table[PV_COMMAND_COUNT] = {')
         by_number = {n: cmd for n, cmd in self.commands}
         for n in range(self.max_number + 1):
-            name = self.number_names[n]
-            if n in by_number:
+            name = self.number_names.get(n)
+            if name is None:
+                c.append(f'    [{n}] = {{ NULL, "unknown", NULL, "no command has this number", NULL }},')
+            elif n in by_number:
                 how = self.policy.get(name, 'unimplemented')
                 status = 'unimplemented' if how == 'unimplemented' else 'implemented'
                 c.append(f'    [{n}] = {{ "{name}", "{status}", pv_dispatch_{name}, NULL, pv_decode_only_{name} }},')
@@ -1238,26 +1269,67 @@ class Gen:
         c.append('};')
         c.append('')
 
-    def emit_extension_mask(self):
-        """Capset mask: extensions whose structs all decode."""
+    def extension_problem(self, ext):
+        """Why the host cannot serve an extension, or None. The guest takes every extension the
+        host enumerates and its own encoder knows, then sends its commands: an extension is
+        served only if each of its commands has a wire number and a policy here, or is one the
+        protocol leaves to the guest (fds, host pointers), and all its structs decode."""
         reg = self.reg
-        bad = set()
-        for tname, number in reg.type_extension.items():
+        number = reg.ext_numbers[ext]
+        for tname, n in reg.type_extension.items():
             info = reg.types.get(tname)
-            if info is not None and info.category in ('struct', 'union') and not info.alias:
-                if self.struct_problem(tname):
-                    bad.add(number)
-        # Undecodable commands do not count: the protocol itself leaves them out (fds, host
-        # pointers), and the driver implements them without the host.
+            if n == number and info is not None and info.category in ('struct', 'union') \
+                    and not info.alias and self.struct_problem(tname):
+                return f'struct {tname} does not decode'
+        for name in sorted(reg.ext_commands.get(ext, ())):
+            cmd = reg.command(name)
+            if cmd is None:
+                return f'{name} is not in the registry'
+            wire = self.wire_names.get(cmd.name)
+            if wire is None:
+                return f'{name} has no wire number'
+            if wire in self.cmd_undecodable:
+                if self.guest_implements(wire):
+                    continue
+                return f'{name} does not decode: {self.cmd_undecodable[wire]}'
+            if wire not in self.policy:
+                return f'{name} is not implemented'
+        return None
+
+    def guest_implements(self, wire):
+        """Whether the guest driver implements an undecodable command itself: what carries file
+        descriptors, returns host pointers or function pointers, or reads untyped template data
+        (the driver re-encodes template updates as plain ones)."""
+        why = self.cmd_undecodable[wire]
+        return any(k in why for k in ('file descriptors', 'pointer to a pointer', 'PFN_',
+                                      'parameter pData', 'VkPushDescriptorSetWithTemplateInfo.pData'))
+
+    def emit_served_extensions(self):
+        """The capset's extension mask and the list of device extensions the host serves."""
+        reg = self.reg
         mask = [0] * 32
         mask[0] |= 1   # the mask is valid
-        for ext, number in reg.ext_numbers.items():
-            if number in bad or number >= 1024:
+        served = []
+        self.extension_report = {}
+        for ext, number in sorted(reg.ext_numbers.items()):
+            problem = self.extension_problem(ext) if ext not in reg.platform_exts else 'platform-specific'
+            self.extension_report[ext] = problem
+            if problem or number >= 1024:
                 continue
             mask[number // 32] |= 1 << (number % 32)
+            if ext in reg.device_extensions:
+                served.append(ext)
         self.h.append('extern const uint32_t pv_venus_extension_mask[32];')
         self.c.append('const uint32_t pv_venus_extension_mask[32] = {')
         self.c.append('    ' + ', '.join('0x%08x' % m for m in mask))
+        self.c.append('};')
+        self.c.append('')
+        self.h.append('/* Device extensions the host serves, sorted by name (strcmp order). */')
+        self.h.append(f'#define PV_SERVED_DEVICE_EXTENSION_COUNT {len(served)}')
+        self.h.append('extern const char *const pv_served_device_extensions[PV_SERVED_DEVICE_EXTENSION_COUNT];')
+        self.c.append('const char *const pv_served_device_extensions[PV_SERVED_DEVICE_EXTENSION_COUNT] = {')
+        for ext in sorted(served):
+            self.c.append(f'    "{ext}",')
         self.c.append('};')
         self.c.append('')
 
@@ -1270,6 +1342,10 @@ class Gen:
             numbers[int(e.get('number'))] = e.get('name')
         self.max_number = max(numbers)
         self.number_names = numbers
+        self.wire_names = {}
+        for name in numbers.values():
+            cmd = reg.command(name)
+            self.wire_names[cmd.name if cmd else name] = name
         for n in sorted(numbers):
             cmd = reg.command(numbers[n])
             if cmd is None:
@@ -1320,7 +1396,7 @@ class Gen:
         self.emit_dispatchers()
         self.emit_host_destroy()
         self.emit_command_table()
-        self.emit_extension_mask()
+        self.emit_served_extensions()
         tail_c = self.c
         self.c = struct_c + cmd_c + tail_c
 
@@ -1361,10 +1437,6 @@ class Gen:
                 hdr.append(f'    {text};')
             hdr.append(f'}} {t.get("name")};')
             hdr.append('')
-        hdr.append('#define PV_VENUS_VK_XML_VERSION VK_MAKE_API_VERSION(0, %s)' %
-                   ', '.join(self.venus_root.get('vk_xml_version').split('.')))
-        hdr.append('#define PV_VENUS_PROTOCOL_SPEC_VERSION %s' % self.venus_root.get('venus_protocol_spec_version'))
-        hdr.append('')
         hdr.append('/* Decodes one command (type and flags already read) and runs it. */')
         hdr.append('')
         body = hdr + self.h + ['#endif', '']
@@ -1429,6 +1501,8 @@ def main():
     if args.report:
         for name, why in sorted(gen.cmd_undecodable.items()):
             print(f'undecodable command {name}: {why}')
+        for ext, why in sorted(gen.extension_report.items()):
+            print(f'extension {ext}: {why or "served"}')
 
 
 if __name__ == '__main__':

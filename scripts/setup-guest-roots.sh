@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds minimal Debian roots of newer releases (default: trixie and sid) with the Mesa Vulkan
+# drivers they ship, under the build tree, so the host can be run against their Venus guest driver.
+# Usage: scripts/setup-guest-roots.sh [SUITE...]. A root whose stamp exists is left alone.
+set -euo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${PVGPU_BUILD_DIR:-$top/build}
+roots="$build/guest-roots"
+mirror=http://deb.debian.org/debian
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ $# -gt 0 ] || set -- trixie sid
+
+# Commands inside a root get a clean environment: the host's locale, VK_* or LD_* must not leak in.
+in_root() {
+    local dir=$1
+    shift
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 chroot "$dir" "$@"
+}
+
+# A root that was being built when something killed us may still have proc or sys mounted in it;
+# removing it then would reach into the host's, so refuse instead.
+remove_root() {
+    local dir=$1
+    [ -e "$dir" ] || return 0
+    if awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' \
+        /proc/self/mountinfo; then
+        echo "setup-guest-roots: $dir has file systems mounted in it; unmount them first" >&2
+        exit 1
+    fi
+    rm -rf "$dir"
+}
+
+pending=()
+for suite in "$@"; do
+    [ -f "$roots/$suite.stamp" ] && [ -d "$roots/$suite" ] || pending+=("$suite")
+done
+[ ${#pending[@]} -gt 0 ] || exit 0
+
+"$top/scripts/install-deps.sh"
+mkdir -p "$roots"
+# Two runs at once would each remove the other's partial root.
+exec 9> "$roots/.lock"
+flock 9
+
+for suite in "${pending[@]}"; do
+    root="$roots/$suite"
+    partial="$root.partial"
+    stamp="$root.stamp"
+    log="$root.log"
+    [ -f "$stamp" ] && [ -d "$root" ] && continue
+    start=$SECONDS
+
+    # No stamp means the root (if any) is from a run that did not finish.
+    rm -f "$stamp"
+    remove_root "$partial"
+    remove_root "$root"
+
+    # bookworm's debootstrap has no script for releases named after it was released; they all
+    # bootstrap like sid.
+    script=/usr/share/debootstrap/scripts/$suite
+    [ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
+
+    echo "setup-guest-roots: bootstrapping $suite into $partial (log: $log)"
+    # A private mount namespace: the proc and sys that debootstrap mounts into the root go away
+    # with it, even when debootstrap is killed.
+    if ! unshare -m --propagation private \
+        debootstrap --variant=minbase --include=mesa-vulkan-drivers,vulkan-tools \
+        --keyring="$keyring" "$suite" "$partial" "$mirror" "$script" > "$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        echo "setup-guest-roots: debootstrap of $suite failed; see $log" >&2
+        exit 1
+    fi
+    in_root "$partial" apt-get clean
+
+    # Paths as the programs inside the root see them.
+    lib=$(cd "$partial" && find usr/lib -name libvulkan_virtio.so | head -n 1)
+    icd=$(cd "$partial" && find usr/share/vulkan/icd.d -name 'virtio_icd*.json' 2>/dev/null |
+        head -n 1)
+    if [ -z "$lib" ] || [ -z "$icd" ]; then
+        echo "setup-guest-roots: $suite's mesa-vulkan-drivers has no Venus driver" \
+            "(libvulkan_virtio.so: ${lib:-missing}, ICD: ${icd:-missing})" >&2
+        exit 1
+    fi
+    echo "setup-guest-roots: $suite: /$lib"
+    echo "setup-guest-roots: $suite: /$icd"
+    mesa=$(in_root "$partial" dpkg-query -W -f '${Version}' mesa-vulkan-drivers)
+
+    mv "$partial" "$root"
+    echo "$mesa" > "$stamp"
+    printf 'setup-guest-roots: %s  mesa %s  %s  %ss\n' \
+        "$suite" "$mesa" "$(du -sh "$root" | cut -f1)" "$((SECONDS - start))"
+done
