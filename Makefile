@@ -1,5 +1,6 @@
-# Front door: `make run` and `make test` set up whatever is missing (Debian packages, the Venus
-# guest driver built from Debian's mesa source), then run. `make` alone builds the host.
+# Front door: `make run` and `make test` set up whatever is missing (Debian packages, Debian's
+# newest Vulkan headers, the guests: Mesa 22.3.6's Venus driver built from bookworm's source and
+# Debian trixie and sid roots with their own Mesa), then run. `make` alone builds the host.
 BUILD ?= build
 
 # Seconds each fuzz target runs in `make fuzz`.
@@ -18,7 +19,8 @@ deps:
 	./scripts/install-deps.sh
 
 guest:
-	./scripts/setup-guest-driver.sh
+	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-driver.sh
+	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-roots.sh trixie sid
 
 run: guest all
 	$(BUILD)/pvgpu run -- vulkaninfo --summary

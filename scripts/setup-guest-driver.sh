@@ -7,7 +7,7 @@ set -euo pipefail
 export PATH=/usr/bin:$PATH
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out="$top/build/guest-driver"
+out="${PVGPU_BUILD_DIR:-$top/build}/guest-driver"
 icd="$out/virtio_icd.json"
 stamp="$out/.built"
 

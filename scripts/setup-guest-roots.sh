@@ -11,6 +11,10 @@ roots="$build/guest-roots"
 mirror=http://deb.debian.org/debian
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ $# -gt 0 ] || set -- trixie sid
+# The guest driver and programs, and the release's own virglrenderer (virgl_test_server), the
+# reference host the tests compare with, with the EGL and GL it loads (--use-egl-surfaceless). A root
+# made with another list is made again.
+packages=mesa-vulkan-drivers,vulkan-tools,virgl-server,libegl1,libegl-mesa0,libgl1
 
 # Commands inside a root get a clean environment: the host's locale, VK_* or LD_* must not leak in.
 in_root() {
@@ -32,9 +36,15 @@ remove_root() {
     rm -rf "$dir"
 }
 
+# The stamp: the Mesa version, then the package list the root was made with.
+current() {
+    [ -f "$roots/$1.stamp" ] && [ -d "$roots/$1" ] &&
+        [ "$(sed -n 2p "$roots/$1.stamp")" = "$packages" ]
+}
+
 pending=()
 for suite in "$@"; do
-    [ -f "$roots/$suite.stamp" ] && [ -d "$roots/$suite" ] || pending+=("$suite")
+    current "$suite" || pending+=("$suite")
 done
 [ ${#pending[@]} -gt 0 ] || exit 0
 
@@ -49,7 +59,7 @@ for suite in "${pending[@]}"; do
     partial="$root.partial"
     stamp="$root.stamp"
     log="$root.log"
-    [ -f "$stamp" ] && [ -d "$root" ] && continue
+    current "$suite" && continue
     start=$SECONDS
 
     # No stamp means the root (if any) is from a run that did not finish.
@@ -66,7 +76,7 @@ for suite in "${pending[@]}"; do
     # A private mount namespace: the proc and sys that debootstrap mounts into the root go away
     # with it, even when debootstrap is killed.
     if ! unshare -m --propagation private \
-        debootstrap --variant=minbase --include=mesa-vulkan-drivers,vulkan-tools \
+        debootstrap --variant=minbase --include="$packages" \
         --keyring="$keyring" "$suite" "$partial" "$mirror" "$script" > "$log" 2>&1; then
         tail -n 20 "$log" >&2
         echo "setup-guest-roots: debootstrap of $suite failed; see $log" >&2
@@ -88,7 +98,7 @@ for suite in "${pending[@]}"; do
     mesa=$(in_root "$partial" dpkg-query -W -f '${Version}' mesa-vulkan-drivers)
 
     mv "$partial" "$root"
-    echo "$mesa" > "$stamp"
+    printf '%s\n%s\n' "$mesa" "$packages" > "$stamp"
     printf 'setup-guest-roots: %s  mesa %s  %s  %ss\n' \
         "$suite" "$mesa" "$(du -sh "$root" | cut -f1)" "$((SECONDS - start))"
 done

@@ -4,17 +4,22 @@
   native     on the host ICD directly (lavapipe), under the validation layer;
   reference  on the Venus guest driver against the reference host, virglrenderer's
              `virgl_test_server --venus`, in a private mount namespace with its own /tmp and a
-             short timeout (the 22.3.6 driver spins forever once that host drops it);
-  pvgpu      on the Venus guest driver through `pvgpu run`; with --pvgpu-arg=--validate, a
-             validation message from the host's own Vulkan calls fails the run too.
+             short timeout (older drivers spin forever once that host drops them): Debian
+             bookworm's (0.10.4) for the bookworm guest; for a Debian guest root, that release's
+             own, on that release's lavapipe, chrooted in the root;
+  pvgpu      on the Venus guest driver through `pvgpu run --guest`; with
+             --pvgpu-arg=--validate, a validation message from the host's own Vulkan calls fails
+             the run too.
+
+The guest (--guest) is bookworm (Mesa 22.3.6 built from Debian's source, the 2022 protocol) or
+trixie or sid (Debian roots with Mesa 25.0.7 and 26.2.6 as Debian ships them, the current one).
 
 A program passes a run when it exits 0 after printing "PASS <name>". Its "digest" lines (hashes of
 what the device computed, exact counts) must be identical through pvgpu and natively: both end
 on the same host ICD. Exit status: 1 if any program fails natively, fails through pvgpu or gives
 a different digest through pvgpu; the reference column is informational.
 
-Environment: PVGPU_BUILD_DIR (default <project root>/build), PVGPU (default $PVGPU_BUILD_DIR/pvgpu),
-PVGPU_GUEST_ICD (default $PVGPU_BUILD_DIR/guest-driver/virtio_icd.json).
+Environment: PVGPU_BUILD_DIR (default <project root>/build), PVGPU (default $PVGPU_BUILD_DIR/pvgpu).
 """
 
 import argparse
@@ -29,6 +34,10 @@ import time
 PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline', 'queries', 'upload',
             'threads', 'events', 'copies', 'renderpass2', 'dynamic', 'pipelines', 'extensions', 'bigstream']
 LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
+GUESTS = ['bookworm', 'trixie', 'sid']
+# Inside a Debian guest root: its Venus driver and its lavapipe (for its reference server).
+ROOT_GUEST_ICD = '/usr/share/vulkan/icd.d/virtio_icd.json'
+ROOT_LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json'
 VALIDATION_LAYER_JSON = '/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json'
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
 # What `pvgpu run --validate` logs for each message of the layer in the host's instance.
@@ -155,8 +164,8 @@ def main():
     parser.add_argument('--shader-dir', help='compiled shaders (default: --bin-dir)')
     parser.add_argument('--out-dir', help='logs and image dumps (default: <bin-dir>/out/<pvgpu mode>)')
     parser.add_argument('--pvgpu', default=os.environ.get('PVGPU') or os.path.join(build, 'pvgpu'))
-    parser.add_argument('--guest-icd', default=os.environ.get('PVGPU_GUEST_ICD') or
-                        os.path.join(build, 'guest-driver', 'virtio_icd.json'))
+    parser.add_argument('--guest', choices=GUESTS, default='bookworm',
+                        help='the guest the pvgpu and reference columns run on')
     parser.add_argument('--host-icd', default=LAVAPIPE_ICD, help='the host Vulkan driver for every run')
     parser.add_argument('--pvgpu-arg', action='append', default=[],
                         help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--portable')
@@ -175,24 +184,26 @@ def main():
     bin_dir = os.path.abspath(args.bin_dir)
     shader_dir = os.path.abspath(args.shader_dir or bin_dir)
     # One out dir per pvgpu mode, so that the default and the portable suite never share logs.
-    label = re.sub(r'[^A-Za-z0-9_.=-]+', '_', '_'.join(a.lstrip('-') for a in args.pvgpu_arg)) or 'default'
+    label = '_'.join([args.guest] + [re.sub(r'[^A-Za-z0-9_.=-]+', '_', a.lstrip('-'))
+                                     for a in args.pvgpu_arg])
     out_dir = os.path.abspath(args.out_dir or os.path.join(bin_dir, 'out', label))
     pvgpu = os.path.abspath(args.pvgpu)
-    guest_icd = os.path.abspath(args.guest_icd)
+    # The 2022 guest is a driver of the host system; the others are Debian roots.
+    guest_root = None if args.guest == 'bookworm' else os.path.join(build, 'guest-roots', args.guest)
+    guest_icd = (ROOT_GUEST_ICD if guest_root else
+                 os.path.join(build, 'guest-driver', 'virtio_icd.json'))
     problems = []
     for name in programs:
         if not os.access(os.path.join(bin_dir, 'guest_' + name), os.X_OK):
             problems.append('program %s missing; build with ninja' % os.path.join(bin_dir, 'guest_' + name))
     if not os.access(pvgpu, os.X_OK):
         problems.append('pvgpu missing at %s' % pvgpu)
-    if not os.path.isfile(guest_icd):
+    if guest_root and not os.path.isfile(guest_root + guest_icd):
+        problems.append('guest root %s missing; run scripts/setup-guest-roots.sh %s' % (guest_root, args.guest))
+    if not guest_root and not os.path.isfile(guest_icd):
         problems.append('guest driver missing (%s); run scripts/setup-guest-driver.sh' % guest_icd)
     if not os.path.isfile(args.host_icd):
         problems.append('host ICD %s missing' % args.host_icd)
-    # pvgpu run and the reference run give the guest a private /tmp: nothing it needs may be there.
-    for path in (bin_dir, shader_dir, out_dir, guest_icd):
-        if path == '/tmp' or path.startswith('/tmp/'):
-            problems.append('%s is under /tmp, which the guest runs hide; use another build dir' % path)
     validation = not args.no_validation
     if validation and not os.path.isfile(VALIDATION_LAYER_JSON):
         problems.append('validation layer missing (%s); install vulkan-validationlayers or pass --no-validation'
@@ -216,12 +227,16 @@ def main():
         base_env.pop(key, None)
     base_env['PV_GUEST_SHADER_DIR'] = shader_dir
 
-    pvgpu_command = [pvgpu, 'run', '--host-icd', args.host_icd, '--guest-icd', guest_icd] + args.pvgpu_arg
+    pvgpu_command = [pvgpu, 'run', '--host-icd', args.host_icd, '--guest', args.guest]
+    if guest_root:
+        # A root sees the host's folders only where they are bound in.
+        pvgpu_command += ['--bind', bin_dir, '--bind', shader_dir, '--bind', out_dir]
+    pvgpu_command += args.pvgpu_arg
     unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--kill-child']
     if os.geteuid() != 0:
         unshare.append('--map-root-user')
-    print('guest suite: %d program(s); host ICD %s; pvgpu run %s' %
-          (len(programs), args.host_icd, ' '.join(args.pvgpu_arg) or '(default mode)'))
+    print('guest suite: %d program(s) on the %s guest; host ICD %s; pvgpu run %s' %
+          (len(programs), args.guest, args.host_icd, ' '.join(args.pvgpu_arg) or '(default mode)'))
     print('logs and image dumps under %s' % out_dir)
     sys.stdout.flush()
 
@@ -243,7 +258,10 @@ def main():
                 env['PV_GUEST_VALIDATION'] = '1'
             log = os.path.join(out_dir, 'reference', name + '.log')
             server_log = os.path.join(out_dir, 'reference', name + '-server.log')
-            command = unshare + ['bash', VIRGL_TEST_SERVER_SCRIPT, server_log, args.host_icd,
+            if guest_root:
+                env['PVGPU_REFERENCE_ROOT'] = guest_root
+            command = unshare + ['bash', VIRGL_TEST_SERVER_SCRIPT, server_log,
+                                 ROOT_LAVAPIPE_ICD if guest_root else args.host_icd,
                                  guest_icd, '%g' % args.reference_timeout, program]
             row['reference'] = classify_reference(name, server_log,
                                                   *run_process(command, env, args.reference_timeout + 15, log), log)
@@ -282,7 +300,8 @@ def main():
     print('\n'.join(lines))
     # Kept beside the logs, so that `make test` can show every mode's table at its end.
     with open(os.path.join(out_dir, 'table.md'), 'w') as f:
-        f.write('guest suite, pvgpu %s:\n\n%s\n' % (label, '\n'.join(lines)))
+        f.write('guest suite, %s guest, pvgpu %s:\n\n%s\n' % (
+            args.guest, ' '.join(args.pvgpu_arg) or 'default', '\n'.join(lines)))
 
     failed = []
     details = []

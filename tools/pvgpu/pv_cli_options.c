@@ -96,3 +96,18 @@ bool pv_cli_parse_limit(int option, const char *value, struct pv_renderer_option
         return false;
     }
 }
+
+bool pv_cli_parse_protocol(const char *value, struct pv_renderer_options *renderer)
+{
+    if (value && !strcmp(value, "current")) {
+        renderer->generation = PV_VENUS_CURRENT;
+        return true;
+    }
+    if (value && !strcmp(value, "2022")) {
+        renderer->generation = PV_VENUS_2022;
+        return true;
+    }
+    pv_cli_usage_error("--protocol is 'current' (Venus wire format 1) or '2022' (wire format 0, "
+                       "Mesa 22.x guests), not '%s'", value ? value : "");
+    return false;
+}

@@ -1,6 +1,9 @@
-/* `pvgpu run -- CMD`: a private host for one command. It gives CMD its own /tmp with a pvgpu
- * server on /tmp/.virgl_test, points CMD's Vulkan loader at the Venus guest driver, and stops
- * CMD when its context dies, because the Mesa driver would otherwise spin forever. */
+/* `pvgpu run -- CMD`: a private host for one command. A guest userland (`--guest trixie`, a
+ * Debian root) runs CMD chrooted with the host's socket folder as its /tmp; a guest driver of
+ * the host system (`--guest bookworm`, or --guest-icd) runs CMD in a private /tmp with the
+ * socket at /tmp/.virgl_test, the path Mesa 22.3.6 always uses. Either way CMD's Vulkan loader
+ * sees the Venus driver only, the host serves the guest's protocol generation, and CMD is
+ * stopped when its context dies, because older drivers would otherwise spin forever. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,11 +33,18 @@
 #define SERVER_STOP_GRACE_MS 5000
 
 #define GUEST_ICD_BESIDE_EXE "guest-driver/virtio_icd.json"
+#define GUEST_ROOTS_BESIDE_EXE "guest-roots"
+/* The guest a plain `pvgpu run` gives CMD: Debian's current stable release. */
+#define DEFAULT_GUEST "trixie"
 
 struct run_options {
-    char *host_icd;  /* absolute, or NULL to keep the caller's loader set-up */
-    char *guest_icd; /* absolute */
+    char *host_icd;   /* absolute, or NULL to keep the caller's loader set-up */
+    char *guest_root; /* absolute: a guest userland CMD runs in; NULL: CMD runs on the host */
+    char *guest_icd;  /* absolute on the host, or inside guest_root */
     char *record_dir; /* absolute, or NULL */
+    char **binds;     /* absolute folders bound into guest_root */
+    size_t bind_count;
+    char socket_dir[64]; /* guest_root only: the folder that is the guest's /tmp */
     struct pv_vtest_options vtest;
     char **command;
 };
@@ -64,8 +75,9 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The default guest driver sits next to the executable, as the build tree lays it out. */
-static char *default_guest_icd(void)
+/* Guests sit next to the executable, as the build tree lays them out: name is a path below
+ * the executable's folder. */
+static char *beside_exe(const char *name)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -76,59 +88,102 @@ static char *default_guest_icd(void)
     if (!slash)
         return NULL;
     *slash = '\0';
-    size_t size = strlen(exe) + 1 + sizeof(GUEST_ICD_BESIDE_EXE);
+    size_t size = strlen(exe) + 1 + strlen(name) + 1;
     char *path = malloc(size);
     if (path)
-        snprintf(path, size, "%s/%s", exe, GUEST_ICD_BESIDE_EXE);
+        snprintf(path, size, "%s/%s", exe, name);
     return path;
 }
 
-/* Anything under /tmp disappears behind the private /tmp; better to say so before it does. */
-static void warn_if_under_tmp(const char *what, const char *path)
+static int resolve_host_icd(struct run_options *o, const char *host_icd)
 {
-    if (path && (!strncmp(path, "/tmp/", 5) || !strcmp(path, "/tmp")))
-        fprintf(stderr, "pvgpu run: warning: %s %s is under /tmp, which the private /tmp hides\n",
-                what, path);
+    if (!host_icd)
+        return 0;
+    o->host_icd = realpath(host_icd, NULL);
+    if (!o->host_icd) {
+        fprintf(stderr, "pvgpu run: host ICD %s: %s\n", host_icd, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
-static void warn_if_command_under_tmp(const char *command)
+/* A guest driver of the host system, given by its ICD JSON. */
+static int resolve_guest_icd(struct run_options *o, const char *guest_icd)
 {
-    if (!strchr(command, '/'))
-        return;
-    char *path = realpath(command, NULL);
-    warn_if_under_tmp("CMD", path ? path : command);
-    free(path);
-}
-
-static int resolve_icds(struct run_options *o, const char *host_icd, const char *guest_icd)
-{
-    if (host_icd) {
-        o->host_icd = realpath(host_icd, NULL);
-        if (!o->host_icd) {
-            fprintf(stderr, "pvgpu run: host ICD %s: %s\n", host_icd, strerror(errno));
-            return -1;
-        }
-        warn_if_under_tmp("the host ICD", o->host_icd);
-    }
-
-    char *fallback = NULL;
-    if (!guest_icd) {
-        const char *env = getenv("PVGPU_GUEST_ICD");
-        guest_icd = env && *env ? env : (fallback = default_guest_icd());
-    }
-    if (guest_icd)
-        o->guest_icd = realpath(guest_icd, NULL);
+    o->guest_icd = realpath(guest_icd, NULL);
     if (!o->guest_icd) {
         fprintf(stderr,
                 "pvgpu run: no Venus guest driver at %s\n"
-                "  build it with `make` or scripts/setup-guest-driver.sh, or name one with\n"
-                "  --guest-icd JSON or PVGPU_GUEST_ICD\n",
-                guest_icd ? guest_icd : GUEST_ICD_BESIDE_EXE);
-        free(fallback);
+                "  build the 2022-generation driver with scripts/setup-guest-driver.sh, or name\n"
+                "  one with --guest-icd JSON\n", guest_icd);
         return -1;
     }
-    free(fallback);
-    warn_if_under_tmp("the guest ICD", o->guest_icd);
+    return 0;
+}
+
+/* A guest userland: a Debian root with Mesa's Venus driver. */
+static int resolve_guest_root(struct run_options *o, const char *root, const char *name)
+{
+    o->guest_root = realpath(root, NULL);
+    if (o->guest_root)
+        o->guest_icd = pv_guest_root_icd(o->guest_root);
+    if (!o->guest_icd) {
+        fprintf(stderr, "pvgpu run: no guest userland with a Venus driver at %s\n", root);
+        if (name)
+            fprintf(stderr, "  make it with scripts/setup-guest-roots.sh %s\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* --guest: bookworm (Mesa 22.3.6 built from Debian's source, the 2022 protocol), trixie or sid
+ * (Debian roots made by scripts/setup-guest-roots.sh, the current protocol), or the path of a
+ * root. --guest-icd instead names a driver of the host system. */
+static int resolve_guest(struct run_options *o, const char *guest, const char *guest_icd,
+                         bool protocol_given)
+{
+    if (guest_icd && guest)
+        return pv_cli_usage_error("run: --guest and --guest-icd exclude each other");
+    if (guest_icd)
+        return resolve_guest_icd(o, guest_icd) == 0 ? 0 : 1;
+    if (!guest) {
+        const char *env = getenv("PVGPU_GUEST");
+        guest = env && *env ? env : DEFAULT_GUEST;
+    }
+    int rc;
+    if (!strcmp(guest, "bookworm")) {
+        char *icd = beside_exe(GUEST_ICD_BESIDE_EXE);
+        rc = icd ? resolve_guest_icd(o, icd) : -1;
+        free(icd);
+        if (!protocol_given)
+            o->vtest.renderer.generation = PV_VENUS_2022;
+    } else if (!strchr(guest, '/')) {
+        char sub[PATH_MAX];
+        snprintf(sub, sizeof(sub), "%s/%s", GUEST_ROOTS_BESIDE_EXE, guest);
+        char *root = beside_exe(sub);
+        rc = root ? resolve_guest_root(o, root, guest) : -1;
+        free(root);
+    } else {
+        rc = resolve_guest_root(o, guest, NULL);
+    }
+    return rc == 0 ? 0 : 1;
+}
+
+static int add_bind(struct run_options *o, const char *dir)
+{
+    char *path = realpath(dir, NULL);
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        free(path);
+        return pv_cli_usage_error("run: --bind %s is not a folder", dir);
+    }
+    char **binds = realloc(o->binds, (o->bind_count + 1) * sizeof(*binds));
+    if (!binds) {
+        free(path);
+        return 1;
+    }
+    o->binds = binds;
+    o->binds[o->bind_count++] = path;
     return 0;
 }
 
@@ -137,6 +192,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
     static const struct option long_options[] = {
         { "host-icd", required_argument, NULL, 'H' },
         { "guest-icd", required_argument, NULL, 'G' },
+        { "guest", required_argument, NULL, 'g' },
+        { "protocol", required_argument, NULL, 'P' },
+        { "bind", required_argument, NULL, 'b' },
         { "portable", no_argument, NULL, 'p' },
         { "validate", no_argument, NULL, 'V' },
         { "max-objects", required_argument, NULL, 'O' },
@@ -148,7 +206,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *host_icd = NULL, *guest_icd = NULL;
+    const char *host_icd = NULL, *guest_icd = NULL, *guest = NULL;
+    bool protocol_given = false;
+    int rc;
 
     opterr = 0;
     optind = 1;
@@ -161,6 +221,18 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             break;
         case 'G':
             guest_icd = optarg;
+            break;
+        case 'g':
+            guest = optarg;
+            break;
+        case 'P':
+            if (!pv_cli_parse_protocol(optarg, &o->vtest.renderer))
+                return PV_CLI_EXIT_USAGE;
+            protocol_given = true;
+            break;
+        case 'b':
+            if ((rc = add_bind(o, optarg)) != 0)
+                return rc;
             break;
         case 'p':
             o->vtest.renderer.portable = true;
@@ -181,14 +253,11 @@ static int parse_options(int argc, char **argv, struct run_options *o)
                                           optarg);
             break;
         case 'r':
-            /* Absolute now: the server runs behind the private /tmp. */
+            /* Absolute now: the server may run behind a private /tmp. */
             free(o->record_dir);
             o->record_dir = pv_cli_record_dir(optarg);
             if (!o->record_dir)
                 return 1;
-            if (!strncmp(o->record_dir, "/tmp/", 5) || !strcmp(o->record_dir, "/tmp"))
-                return pv_cli_usage_error("run: --record %s is under /tmp, which the private "
-                                          "/tmp hides; record elsewhere", o->record_dir);
             o->vtest.record_dir = o->record_dir;
             break;
         case 'h':
@@ -203,8 +272,12 @@ static int parse_options(int argc, char **argv, struct run_options *o)
     if (optind >= argc)
         return pv_cli_usage_error("run: no command given (pvgpu run [options] -- CMD [ARGS...])");
     o->command = &argv[optind];
-    if (resolve_icds(o, host_icd, guest_icd) != 0)
+    if (resolve_host_icd(o, host_icd) != 0)
         return 1;
+    if ((rc = resolve_guest(o, guest, guest_icd, protocol_given)) != 0)
+        return rc;
+    if (o->bind_count && !o->guest_root)
+        return pv_cli_usage_error("run: --bind is for guest userlands (--guest NAME|ROOT)");
     return -1; /* go on */
 }
 
@@ -262,6 +335,9 @@ static void run_command(const struct run_options *o, pid_t parent, const sigset_
     if (getppid() != parent)
         _exit(1);
     sigprocmask(SIG_SETMASK, original_mask, NULL);
+    if (o->guest_root &&
+        pv_guest_root_enter(o->guest_root, o->socket_dir, o->binds, o->bind_count) != 0)
+        _exit(126);
     setenv("VK_ICD_FILENAMES", o->guest_icd, 1);
     setenv("VK_DRIVER_FILES", o->guest_icd, 1);
     const char *debug = getenv("VN_DEBUG");
@@ -415,13 +491,59 @@ static int exit_code_of(int status)
     return 1;
 }
 
-static int run(const struct run_options *o)
+/* What a host-side guest needs that lives under /tmp stays visible behind the private /tmp:
+ * the driver (and its library, beside it), the working folder, CMD, the recording folder. */
+static int enter_private_tmp(const struct run_options *o)
 {
-    if (pv_private_tmp() != 0)
+    char cwd[PATH_MAX];
+    char *command = strchr(o->command[0], '/') ? realpath(o->command[0], NULL) : NULL;
+    const char *keep[] = { o->guest_icd, getcwd(cwd, sizeof(cwd)), command, o->record_dir };
+    int rc = pv_private_tmp(keep, sizeof(keep) / sizeof(*keep));
+    free(command);
+    return rc;
+}
+
+/* The socket: at /tmp/.virgl_test behind a private /tmp for a host-side guest; in a fresh
+ * private folder, which becomes the guest's /tmp, for a guest userland. */
+static int listen_for_guest(struct run_options *o)
+{
+    if (!o->guest_root)
+        return enter_private_tmp(o) == 0 ? pv_vtest_listen(PV_VTEST_DEFAULT_SOCKET_PATH) : -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(o->socket_dir, sizeof(o->socket_dir), "%s/pvgpu-run-XXXXXX",
+             tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(o->socket_dir)) {
+        fprintf(stderr, "pvgpu run: cannot make a socket folder %s: %s\n", o->socket_dir,
+                strerror(errno));
+        o->socket_dir[0] = '\0';
+        return -1;
+    }
+    char path[sizeof(o->socket_dir) + sizeof("/.virgl_test")];
+    snprintf(path, sizeof(path), "%s/.virgl_test", o->socket_dir);
+    return pv_vtest_listen(path);
+}
+
+/* Removes the socket folder of a guest userland, and what CMD left in its /tmp. */
+static void remove_socket_dir(const struct run_options *o)
+{
+    if (!o->socket_dir[0])
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", "--one-file-system", "--", o->socket_dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+static int run(struct run_options *o)
+{
+    int listen_fd = listen_for_guest(o);
+    if (listen_fd < 0) {
+        remove_socket_dir(o);
         return 1;
-    int listen_fd = pv_vtest_listen(PV_VTEST_DEFAULT_SOCKET_PATH);
-    if (listen_fd < 0)
-        return 1;
+    }
 
     int rc = 1;
     int reports[2] = { -1, -1 };
@@ -482,7 +604,10 @@ out:
     }
     if (listen_fd >= 0)
         close(listen_fd);
-    unlink(PV_VTEST_DEFAULT_SOCKET_PATH);
+    if (o->guest_root)
+        remove_socket_dir(o);
+    else
+        unlink(PV_VTEST_DEFAULT_SOCKET_PATH);
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
     return rc;
 }
@@ -491,12 +616,14 @@ int pv_cli_run(int argc, char **argv)
 {
     struct run_options o = { 0 };
     int rc = parse_options(argc, argv, &o);
-    if (rc < 0) {
-        warn_if_command_under_tmp(o.command[0]);
+    if (rc < 0)
         rc = run(&o);
-    }
     free(o.host_icd);
+    free(o.guest_root);
     free(o.guest_icd);
     free(o.record_dir);
+    for (size_t i = 0; i < o.bind_count; i++)
+        free(o.binds[i]);
+    free(o.binds);
     return rc;
 }

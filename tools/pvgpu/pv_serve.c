@@ -17,6 +17,7 @@ int pv_cli_serve(int argc, char **argv)
     static const struct option long_options[] = {
         { "socket", required_argument, NULL, 's' },
         { "portable", no_argument, NULL, 'p' },
+        { "protocol", required_argument, NULL, 'P' },
         { "validate", no_argument, NULL, 'V' },
         { "max-objects", required_argument, NULL, 'O' },
         { "max-memory", required_argument, NULL, 'M' },
@@ -41,6 +42,10 @@ int pv_cli_serve(int argc, char **argv)
             break;
         case 'p':
             opts.renderer.portable = true;
+            break;
+        case 'P':
+            if (!pv_cli_parse_protocol(optarg, &opts.renderer))
+                return PV_CLI_EXIT_USAGE;
             break;
         case 'V':
             opts.renderer.validate = true;
@@ -91,7 +96,8 @@ int pv_cli_serve(int argc, char **argv)
     struct stat ours;
     bool have_ours = stat(path, &ours) == 0;
 
-    pv_log("serving vtest on %s", path);
+    pv_log("serving vtest on %s to %s guests", path,
+           pv_venus_generation_name(opts.renderer.generation));
     int rc = pv_vtest_serve(fd, &opts);
     close(fd);
 
