@@ -112,6 +112,9 @@ struct pvgpu_virtio_gpu_config {
     uint32_t max_request_bytes;   /* largest control request accepted (0: 16 MiB) */
     bool portable;                /* renderer: force the portable memory path */
     bool validate;                /* renderer: Khronos validation inside host instances */
+    /* The Venus generation served: false, current guests (wire format 1); true, Mesa 22.x
+     * guests (wire format 0). A guest of the other generation rejects the capset. */
+    bool venus_2022;
 };
 
 /* Returns NULL (after logging why) on failure. callbacks is copied. */

@@ -84,10 +84,14 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
     state.write_fence = cb->write_fence;
     state.write_context_fence = cb->version >= 3 ? cb->write_context_fence : NULL;
 
-    /* The caller has no way to pass renderer options: they come from the environment. */
+    /* The caller has no way to pass renderer options: they come from the environment.
+     * PVGPU_PROTOCOL=2022 serves Mesa 22.x guests; current ones by default. */
+    const char *protocol = getenv("PVGPU_PROTOCOL");
     struct pv_gpu_options options = {
         .renderer = { .portable = env_flag("PVGPU_PORTABLE"),
-                      .validate = env_flag("PVGPU_VALIDATE") },
+                      .validate = env_flag("PVGPU_VALIDATE"),
+                      .generation = protocol && !strcmp(protocol, "2022") ? PV_VENUS_2022
+                                                                          : PV_VENUS_CURRENT },
         .fence_retired = fence_retired,
         /* virglrenderer calls back from the retiring thread with ASYNC_FENCE_CB, and from
          * virgl_renderer_poll otherwise. */
@@ -97,8 +101,9 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
     if (!state.gpu)
         return -ENOMEM;
     state.initialized = true;
-    pv_log("virglrenderer: PearVisor GPU initialized (flags %#x%s)", (unsigned)flags,
-           options.renderer.portable ? ", portable" : "");
+    pv_log("virglrenderer: PearVisor GPU initialized (flags %#x%s), serving %s guests",
+           (unsigned)flags, options.renderer.portable ? ", portable" : "",
+           pv_venus_generation_name(options.renderer.generation));
     return 0;
 }
 
