@@ -21,6 +21,7 @@ deps:
 guest:
 	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-driver.sh
 	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-roots.sh trixie sid
+	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-venus-protocol.sh trixie >/dev/null
 
 run: guest all
 	$(BUILD)/pvgpu run -- vulkaninfo --summary

@@ -79,12 +79,12 @@ void pv_handle_vkGetDeviceImageMemoryRequirements(
 }
 
 /* The layout of an image not yet created: asked of the image the host would create. */
-void pv_handle_vkGetDeviceImageSubresourceLayout(
-    struct pv_context *ctx, struct pv_args_vkGetDeviceImageSubresourceLayout *a)
+void pv_handle_vkGetDeviceImageSubresourceLayoutKHR(
+    struct pv_context *ctx, struct pv_args_vkGetDeviceImageSubresourceLayoutKHR *a)
 {
     struct pv_device *device = a->device_object->device;
-    if (!device->dispatch.vkGetDeviceImageSubresourceLayout) {
-        pv_context_set_fatal(ctx, "vkGetDeviceImageSubresourceLayout: the host driver does not "
+    if (!device->dispatch.vkGetDeviceImageSubresourceLayoutKHR) {
+        pv_context_set_fatal(ctx, "vkGetDeviceImageSubresourceLayoutKHR: the host driver does not "
                              "provide it");
         return;
     }
@@ -93,5 +93,5 @@ void pv_handle_vkGetDeviceImageSubresourceLayout(
     with_host_import(device, a->pInfo->pCreateInfo, &info, &external);
     VkDeviceImageSubresourceInfo query = *a->pInfo;
     query.pCreateInfo = &info;
-    device->dispatch.vkGetDeviceImageSubresourceLayout(a->device, &query, a->pLayout);
+    device->dispatch.vkGetDeviceImageSubresourceLayoutKHR(a->device, &query, a->pLayout);
 }

@@ -1,5 +1,5 @@
 /* A raw vtest guest for tests and a small Venus encoder, written from the project's protocol notes
- * (sections 1, 3 and 4). See pv_test_vtest_client.h. */
+ * (sections 1, 3, 4, 6 and "The current protocol"). See pv_test_vtest_client.h. */
 #define _GNU_SOURCE
 #include "pv_test_vtest_client.h"
 
@@ -36,10 +36,29 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static enum pv_test_generation connection_generation = PV_TEST_GENERATION_CURRENT;
+
+const char *pv_test_generation_name(enum pv_test_generation generation)
+{
+    return generation == PV_TEST_GENERATION_2022 ? "2022" : "current";
+}
+
+void pv_test_vtest_set_generation(enum pv_test_generation generation)
+{
+    connection_generation = generation;
+}
+
+enum pv_test_generation pv_test_vtest_generation(void)
+{
+    return connection_generation;
+}
+
 int pv_test_vtest_connect(struct pv_test_vtest *vtest, const char *path, int timeout_ms)
 {
     memset(vtest, 0, sizeof(*vtest));
     vtest->fd = -1;
+    vtest->generation = connection_generation;
+    vtest->batch_header_words = connection_generation == PV_TEST_GENERATION_2022 ? 8 : 6;
 
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(addr.sun_path))
@@ -245,12 +264,21 @@ int pv_test_vtest_handshake(struct pv_test_vtest *vtest, const char *name)
         return -1;
     if (!valid)
         return complain("GET_CAPSET 4 v0: host answered invalid");
-    if (vtest->capset_size < 20)
-        return complain("GET_CAPSET 4 v0: capset of %u bytes lacks the fixed fields", vtest->capset_size);
-    if (vtest->capset[0] != 0)
-        return complain("capset wire_format_version %u, the driver needs 0", vtest->capset[0]);
-    if (vtest->capset[1] < PV_TEST_API_VERSION_1_1)
-        return complain("capset vk_xml_version 0x%08x is below 1.1", vtest->capset[1]);
+    /* The 2022 driver reads through allow_vk_wait_syncs, current ones through use_guest_vram,
+     * and each accepts only its own wire format. */
+    const bool current = vtest->generation == PV_TEST_GENERATION_CURRENT;
+    const uint32_t needed = current ? PV_TEST_CAPSET_BYTES_CURRENT : 152;
+    const uint32_t wire_format = current ? 1 : 0;
+    if (vtest->capset_size < needed)
+        return complain("GET_CAPSET 4 v0: capset of %u bytes; the %s driver reads %u",
+                        vtest->capset_size, pv_test_generation_name(vtest->generation), needed);
+    if (vtest->capset[PV_TEST_CAPSET_WIRE_FORMAT] != wire_format)
+        return complain("capset wire_format_version %u, the %s driver needs %u",
+                        vtest->capset[PV_TEST_CAPSET_WIRE_FORMAT],
+                        pv_test_generation_name(vtest->generation), wire_format);
+    if (vtest->capset[PV_TEST_CAPSET_VK_XML_VERSION] < PV_TEST_API_VERSION_1_1)
+        return complain("capset vk_xml_version 0x%08x is below 1.1",
+                        vtest->capset[PV_TEST_CAPSET_VK_XML_VERSION]);
 
     return pv_test_vtest_context_init(vtest, PV_TEST_CAPSET_VENUS);
 }
@@ -271,13 +299,13 @@ static int receive_fd(struct pv_test_vtest *vtest, int *out_fd)
         n = recvmsg(vtest->fd, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n < 0)
-        return complain("recvmsg for the blob fd failed: %s", strerror(errno));
+        return complain("recvmsg for an fd failed: %s", strerror(errno));
     if (n == 0)
-        return complain("host closed the connection instead of sending the blob fd");
+        return complain("host closed the connection instead of sending an fd");
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
     if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
         cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
-        return complain("the message after the blob reply carries no single fd (SCM_RIGHTS)");
+        return complain("the message after the reply carries no single fd (SCM_RIGHTS)");
     memcpy(out_fd, CMSG_DATA(cmsg), sizeof(int));
     return 0;
 }
@@ -330,16 +358,111 @@ int pv_test_vtest_unref_blob(struct pv_test_vtest *vtest, struct pv_test_blob *b
 
 int pv_test_vtest_submit(struct pv_test_vtest *vtest, const void *commands, size_t size)
 {
-    if (size % 4 || size == 0)
-        return complain("submission of %zu bytes: must be a non-empty multiple of 4", size);
-    const uint32_t words = (uint32_t)(size / 4);
-    /* batch_count, then one batch: flags, cmd_offset, cmd_size, sync_offset, sync_count,
-     * sync_queue_index, sync_queue_id lo/hi. Offsets count words from the payload start. */
-    const uint32_t head[9] = { 1, 1, 9, words, 9 + words, 0, 0, 0, 0 };
-    const uint32_t header[2] = { 9 + words, PV_TEST_VCMD_SUBMIT_CMD2 };
-    if (pv_test_vtest_write(vtest, header, sizeof(header)) || pv_test_vtest_write(vtest, head, sizeof(head)))
+    if (size == 0)
+        return complain("an empty submission: the drivers send none");
+    const struct pv_test_batch batch = {
+        .flags = PV_TEST_SUBMIT_FLAG_QUEUE, .commands = commands, .size = size,
+    };
+    return pv_test_vtest_submit_batches(vtest, &batch, 1);
+}
+
+int pv_test_vtest_submit_batches(struct pv_test_vtest *vtest, const struct pv_test_batch *batches,
+                                 uint32_t count)
+{
+    const uint32_t header_words = vtest->batch_header_words;
+    if (header_words != 6 && header_words != 8)
+        return complain("batch headers of %u words: the drivers send 6 or 8", header_words);
+    /* batch_count, the headers, every stream back to back, then every sync triple; offsets
+     * count words from the payload start. */
+    size_t stream_words = 0, sync_words = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (batches[i].size % 4)
+            return complain("batch %u: %zu bytes of commands, not whole words", i, batches[i].size);
+        stream_words += batches[i].size / 4;
+        sync_words += (size_t)batches[i].sync_count * 3;
+    }
+    const size_t words = 1 + (size_t)count * header_words + stream_words + sync_words;
+    uint32_t *payload = calloc(words, sizeof(uint32_t));
+    if (!payload)
+        return complain("out of memory for a %zu-word submission", words);
+    payload[0] = count;
+    size_t stream_at = 1 + (size_t)count * header_words;
+    size_t sync_at = stream_at + stream_words;
+    for (uint32_t i = 0; i < count; i++) {
+        const struct pv_test_batch *b = &batches[i];
+        uint32_t *header = &payload[1 + (size_t)i * header_words];
+        header[0] = b->flags;
+        header[1] = (uint32_t)stream_at;
+        header[2] = (uint32_t)(b->size / 4);
+        header[3] = (uint32_t)sync_at;
+        header[4] = b->sync_count;
+        header[5] = b->queue_index;
+        if (header_words == 8) {
+            header[6] = (uint32_t)b->queue_id;
+            header[7] = (uint32_t)(b->queue_id >> 32);
+        }
+        if (b->size)
+            memcpy(&payload[stream_at], b->commands, b->size);
+        stream_at += b->size / 4;
+        if (b->sync_count)
+            memcpy(&payload[sync_at], b->syncs, (size_t)b->sync_count * 3 * sizeof(uint32_t));
+        sync_at += (size_t)b->sync_count * 3;
+    }
+    const int ret = send_request(vtest, PV_TEST_VCMD_SUBMIT_CMD2, payload, (uint32_t)words);
+    free(payload);
+    return ret;
+}
+
+int pv_test_vtest_sync_create(struct pv_test_vtest *vtest, uint64_t value, uint32_t *out_id)
+{
+    const uint32_t request[2] = { (uint32_t)value, (uint32_t)(value >> 32) };
+    if (send_request(vtest, PV_TEST_VCMD_SYNC_CREATE, request, 2) ||
+        read_reply_header(vtest, PV_TEST_VCMD_SYNC_CREATE, 1, "SYNC_CREATE reply") ||
+        read_exact(vtest, out_id, sizeof(*out_id), "SYNC_CREATE reply"))
         return -1;
-    return pv_test_vtest_write(vtest, commands, size);
+    if (*out_id == 0)
+        return complain("SYNC_CREATE answered sync id 0");
+    return 0;
+}
+
+int pv_test_vtest_sync_read(struct pv_test_vtest *vtest, uint32_t id, uint64_t *out_value)
+{
+    uint32_t value[2];
+    if (send_request(vtest, PV_TEST_VCMD_SYNC_READ, &id, 1) ||
+        read_reply_header(vtest, PV_TEST_VCMD_SYNC_READ, 2, "SYNC_READ reply") ||
+        read_exact(vtest, value, sizeof(value), "SYNC_READ reply"))
+        return -1;
+    *out_value = value[0] | (uint64_t)value[1] << 32;
+    return 0;
+}
+
+int pv_test_vtest_sync_write(struct pv_test_vtest *vtest, uint32_t id, uint64_t value)
+{
+    const uint32_t request[3] = { id, (uint32_t)value, (uint32_t)(value >> 32) };
+    return send_request(vtest, PV_TEST_VCMD_SYNC_WRITE, request, 3);
+}
+
+int pv_test_vtest_sync_unref(struct pv_test_vtest *vtest, uint32_t id)
+{
+    return send_request(vtest, PV_TEST_VCMD_SYNC_UNREF, &id, 1);
+}
+
+static int receive_fd(struct pv_test_vtest *vtest, int *out_fd);
+
+int pv_test_vtest_sync_wait(struct pv_test_vtest *vtest, uint32_t flags, uint32_t timeout_ms,
+                            const uint32_t *triples, uint32_t count, int *out_fd)
+{
+    *out_fd = -1;
+    uint32_t request[2 + 3 * 16];
+    if (count > 16)
+        return complain("SYNC_WAIT on %u syncs: this client sends at most 16", count);
+    request[0] = flags;
+    request[1] = timeout_ms;
+    memcpy(&request[2], triples, (size_t)count * 3 * sizeof(uint32_t));
+    if (send_request(vtest, PV_TEST_VCMD_SYNC_WAIT, request, 2 + 3 * count) ||
+        read_reply_header(vtest, PV_TEST_VCMD_SYNC_WAIT, 0, "SYNC_WAIT reply"))
+        return -1;
+    return receive_fd(vtest, out_fd);
 }
 
 int pv_test_vtest_wait_closed(struct pv_test_vtest *vtest, int timeout_ms)

@@ -181,7 +181,13 @@ class Registry:
                 self.device_extensions.add(ext.get('name'))
             commands = self.ext_commands.setdefault(ext.get('name'), set())
             for req in ext.findall('require'):
-                if 'vulkan' in (req.get('api') or 'vulkan').split(','):
+                # Commands that also need another extension come with that one: they count
+                # against it, not against this one (extended dynamic state 3 brings NV
+                # commands only together with their NV extensions).
+                depends = req.get('depends') or ''
+                needs_extension = any(not d.startswith('VK_VERSION_')
+                                      for d in re.split(r'[+,()]', depends) if d)
+                if 'vulkan' in (req.get('api') or 'vulkan').split(',') and not needs_extension:
                     commands.update(c.get('name') for c in req.findall('command'))
             # platform and provisional types live outside vulkan.h: not for this host
             if ext.get('platform') or ext.get('provisional') == 'true':
@@ -1186,6 +1192,15 @@ class Gen:
             else:
                 c.append(f'    pv_context_set_fatal(ctx, "{name}: not implemented by this host");')
                 c.append('    return;')
+            roles = dict((p.name, r) for p, r in self.roles[name])
+            if cmd.ret == 'VkResult' and any(r in ('out_handle', 'out_handle_array') for r in roles.values()):
+                # A creation the guest sent without asking for the result (current drivers
+                # allocate memory so): it goes on as if the object existed, so a failure here
+                # can only end the context, with the real reason rather than an unknown id later.
+                c.append('    if (a.ret < VK_SUCCESS && !(flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)) {')
+                c.append(f'        pv_context_set_fatal(ctx, "{name} failed (%d) and the guest did not ask for the result", a.ret);')
+                c.append('        return;')
+                c.append('    }')
             c.append('    if (flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) {')
             c.append('        struct pv_cs_encoder e;')
             c.append('        if (!pv_context_reply_begin(ctx, &e)) return;')
