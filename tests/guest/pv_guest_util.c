@@ -222,6 +222,7 @@ void pv_guest_init_instance(struct pv_guest *g, const struct pv_guest_options *o
     g->name = options->name;
     setvbuf(stdout, NULL, _IOLBF, 0);
     parse_options(g, argc, argv);
+    const uint32_t api_version = options->api_version ? options->api_version : VK_API_VERSION_1_1;
 
     const char *validation_env = getenv("PV_GUEST_VALIDATION");
     bool validation = validation_env && !strcmp(validation_env, "1");
@@ -244,7 +245,7 @@ void pv_guest_init_instance(struct pv_guest *g, const struct pv_guest_options *o
         .applicationVersion = 1,
         .pEngineName = "pvgpu-guest-tests",
         .engineVersion = 1,
-        .apiVersion = VK_API_VERSION_1_1,
+        .apiVersion = api_version,
     };
     VkInstanceCreateInfo instance_info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
@@ -272,9 +273,10 @@ void pv_guest_init_instance(struct pv_guest *g, const struct pv_guest_options *o
         pv_fatal(g, "no physical device");
     vkGetPhysicalDeviceProperties(g->physical_device, &g->properties);
     vkGetPhysicalDeviceMemoryProperties(g->physical_device, &g->memory_properties);
-    if (g->properties.apiVersion < VK_API_VERSION_1_1)
-        pv_fatal(g, "device '%s' has Vulkan %u.%u, need 1.1", g->properties.deviceName,
-                 VK_VERSION_MAJOR(g->properties.apiVersion), VK_VERSION_MINOR(g->properties.apiVersion));
+    if (g->properties.apiVersion < api_version)
+        pv_fatal(g, "device '%s' has Vulkan %u.%u, need %u.%u", g->properties.deviceName,
+                 VK_VERSION_MAJOR(g->properties.apiVersion), VK_VERSION_MINOR(g->properties.apiVersion),
+                 VK_VERSION_MAJOR(api_version), VK_VERSION_MINOR(api_version));
     pv_info(g, "device %s", g->properties.deviceName);
 
     uint32_t family_count = 0;

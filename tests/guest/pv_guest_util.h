@@ -25,6 +25,8 @@ struct pv_guest_options {
     const char *const *device_extensions;   /* extensions the program needs */
     uint32_t device_extension_count;
     const void *device_create_next;         /* pNext chain for VkDeviceCreateInfo */
+    uint32_t api_version;                   /* the instance's and the least the device must
+                                               offer; 0 = Vulkan 1.1 */
 };
 
 struct pv_guest {

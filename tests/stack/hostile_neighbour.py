@@ -240,7 +240,8 @@ def inner(args):
     log_path = os.path.join(args.out_dir, 'server.log')
     server_env = dict(base_env(), VK_ICD_FILENAMES=args.host_icd, VK_DRIVER_FILES=args.host_icd)
     log_file = open(log_path, 'w')
-    server = subprocess.Popen([args.pvgpu, 'serve'], env=server_env, stdin=subprocess.DEVNULL, stdout=log_file,
+    # The cubes are Mesa 22.3.6 guests, and so is the garbage guest's framing.
+    server = subprocess.Popen([args.pvgpu, 'serve', '--protocol', '2022'], env=server_env, stdin=subprocess.DEVNULL, stdout=log_file,
                               stderr=subprocess.STDOUT)
     try:
         if not wait_for_socket(server, log_path, 15):
