@@ -11,7 +11,10 @@
  * worker threads (the idle/notify handshake is not exercised).
  *
  * Input: byte 0 ring shape (bits 0-3: buffer size 2^(4 + v % 13), 16 B to 64 KiB; bits 4-5:
- * idle timeout 0, 100 us or 10 s), bytes 1-4 the initial head (LE; the host must cope with any),
+ * idle timeout 0, 100 us or 10 s; bit 6: a context of the current generation, whose ring sets
+ * its own reply stream as current guests do, else of the 2022 one; bit 7: a monitored ring,
+ * VkRingMonitorInfoMESA chained as current guests do), bytes 1-4 the initial head (LE; the host
+ * must cope with any),
  * then steps of op (1 byte), length (2 bytes LE) and that many bytes (cut at the input's end):
  *   op % 4 == 0  write the bytes at the tail, wrapping, and advance the tail by their count;
  *   op % 4 == 1  advance the tail by the first 4 bytes (LE) without writing: a lying guest;
@@ -44,6 +47,8 @@
 
 #define CMD_SET_REPLY_COMMAND_STREAM 178
 #define CMD_CREATE_RING 188
+#define SHAPE_CURRENT 0x40u
+#define SHAPE_MONITORED 0x80u
 
 struct guest {
     struct pv_context *ctx;
@@ -101,13 +106,18 @@ static void *map_blob(struct pv_context *ctx, uint32_t res_id, size_t size)
     return map;
 }
 
+static void guest_write_ring(struct guest *g, const uint8_t *bytes, size_t len);
+
 static bool guest_start(struct guest *g, uint8_t shape, uint32_t initial_head)
 {
     static const uint64_t idle_timeouts[4] = { 0, 100000, 10000000000ull, 10000000000ull };
     g->buffer_size = 1u << (4 + (shape & 15) % 13);
     g->ring_map_size = RING_BUFFER_OFFSET + g->buffer_size + 4;
     g->tail = initial_head;
-    const struct pv_renderer_options options = { .rings_without_workers = true };
+    const struct pv_renderer_options options = {
+        .rings_without_workers = true,
+        .generation = shape & SHAPE_CURRENT ? PV_VENUS_CURRENT : PV_VENUS_2022,
+    };
     g->ctx = pv_context_create(1, "fuzz-ring", &options);
     if (!g->ctx)
         pv_fuzz_fail("pv_context_create failed");
@@ -117,19 +127,27 @@ static bool guest_start(struct guest *g, uint8_t shape, uint32_t initial_head)
     memcpy(g->ring_map + RING_HEAD_OFFSET, &initial_head, 4);
     memcpy(g->ring_map + RING_TAIL_OFFSET, &initial_head, 4);
 
-    struct writer w = { .size = 0 };
-    put32(&w, CMD_SET_REPLY_COMMAND_STREAM);
-    put32(&w, 0);
-    put64(&w, 1);   /* pStream */
-    put32(&w, REPLY_RES_ID);
-    put64(&w, 0);   /* offset */
-    put64(&w, REPLY_SIZE);
+    struct writer reply = { .size = 0 };
+    put32(&reply, CMD_SET_REPLY_COMMAND_STREAM);
+    put32(&reply, 0);
+    put64(&reply, 1);   /* pStream */
+    put32(&reply, REPLY_RES_ID);
+    put64(&reply, 0);   /* offset */
+    put64(&reply, REPLY_SIZE);
+    struct writer w = reply;
     put32(&w, CMD_CREATE_RING);
     put32(&w, 0);
     put64(&w, RING_ID);
     put64(&w, 1);   /* pCreateInfo */
     put32(&w, VK_STRUCTURE_TYPE_RING_CREATE_INFO_MESA);
-    put64(&w, 0);   /* pNext */
+    if (shape & SHAPE_MONITORED) {
+        put64(&w, 1);   /* pNext: VkRingMonitorInfoMESA, the end of the chain, its member */
+        put32(&w, VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA);
+        put64(&w, 0);
+        put32(&w, 3000000);
+    } else {
+        put64(&w, 0);   /* pNext */
+    }
     put32(&w, 0);   /* flags */
     put32(&w, RING_RES_ID);
     put64(&w, 0);   /* offset */
@@ -144,6 +162,10 @@ static bool guest_start(struct guest *g, uint8_t shape, uint32_t initial_head)
     put64(&w, 4);
     if (pv_context_submit(g->ctx, w.bytes, w.size) != 0)
         pv_fuzz_fail("ring set-up refused: %s", pv_context_fatal_reason(g->ctx));
+    /* A current guest's ring has a reply stream of its own: it sets one before any reply (in
+     * rings large enough for the command). */
+    if ((shape & SHAPE_CURRENT) && reply.size <= g->buffer_size)
+        guest_write_ring(g, reply.bytes, reply.size);
     return true;
 }
 
@@ -199,6 +221,16 @@ static void publish_and_wait(struct guest *g)
     }
 }
 
+/* Writes bytes at the tail, wrapping, and runs the rings. */
+static void guest_write_ring(struct guest *g, const uint8_t *bytes, size_t len)
+{
+    uint8_t *buffer = g->ring_map + RING_BUFFER_OFFSET;
+    for (size_t i = 0; i < len; i++)
+        buffer[(g->tail + i) & (g->buffer_size - 1)] = bytes[i];
+    g->tail += (uint32_t)len;
+    publish_and_wait(g);
+}
+
 static uint32_t read_le32(const uint8_t *p, size_t n)
 {
     uint8_t bytes[4] = { 0, 0, 0, 0 };
@@ -231,14 +263,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!ring_alive(&g, &fatal) || fatal)
                 break;
             if (op % 4 == 0) {
-                uint8_t *buffer = g.ring_map + RING_BUFFER_OFFSET;
-                for (size_t i = 0; i < len; i++)
-                    buffer[(g.tail + i) & (g.buffer_size - 1)] = bytes[i];
-                g.tail += (uint32_t)len;
+                guest_write_ring(&g, bytes, len);
             } else {
                 g.tail += read_le32(bytes, len);
+                publish_and_wait(&g);
             }
-            publish_and_wait(&g);
             break;
         case 2: {
             size_t offset = (size_t)(op / 4) * 1024 % INDIRECT_SIZE;

@@ -1,5 +1,6 @@
 /* Fuzz target: the vtest server's per-connection code (src/vtest) with the input as everything
- * the guest sends, over a real socketpair, against a fake renderer (pv_fuzz_renderer_stub.c).
+ * the guest sends, over a real socketpair, against a fake renderer (pv_fuzz_renderer_stub.c),
+ * once as a server of the 2022 generation and once of the current one.
  * Nothing blocks: the whole input is queued before serving (the guest end then shuts down its
  * writes, so the host reads data or end-of-file, never waits), both ends are non-blocking, and
  * the replies and passed fds are drained after every request. Inputs larger than the socket
@@ -57,7 +58,8 @@ static void drain(int guest)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One connection of the given generation fed the whole input. */
+static void serve(const uint8_t *data, size_t size, enum pv_venus_generation generation)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
@@ -78,7 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shutdown(guest, SHUT_WR);
 
     /* Small limits, so that the size checks are reachable without huge inputs. */
-    static const struct pv_vtest_options opts = { .max_message_bytes = 1u << 20 };
+    const struct pv_vtest_options opts = {
+        .max_message_bytes = 1u << 20,
+        .renderer = { .generation = generation },
+    };
     struct pv_vtest_client *client = pv_vtest_client_create(host, 1, &opts);
     if (!client)
         pv_fuzz_fail("pv_vtest_client_create failed");
@@ -93,5 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     drain(guest);
     close(guest);
     close(host);
+}
+
+/* Both generations read every input: the same bytes mean other things to each (the batch
+ * headers of SUBMIT_CMD2 above all). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    serve(data, size, PV_VENUS_2022);
+    serve(data, size, PV_VENUS_CURRENT);
     return 0;
 }

@@ -75,11 +75,24 @@ DESTROY_RING = 189
 NOTIFY_RING = 190
 WRITE_RING_EXTRA = 191
 EXPERIMENTAL_FEATURES = 195
+GET_DEVICE_QUEUE_2 = 155
+IMPORT_SEMAPHORE_RESOURCE = 246
+WAIT_SEMAPHORE_RESOURCE = 245
+SUBMIT_VIRTQUEUE_SEQNO = 251
+WAIT_VIRTQUEUE_SEQNO = 252
+WAIT_RING_SEQNO = 253
+# A number no command has, in no generation.
+UNKNOWN_COMMAND = 400
 STYPE_INSTANCE_CREATE_INFO = 1
 STYPE_APPLICATION_INFO = 0
 STYPE_SUBMIT_INFO = 4
 STYPE_VALIDATION_FLAGS_EXT = 1000061000
 STYPE_RING_CREATE_INFO = 1000384000
+STYPE_IMPORT_SEMAPHORE_RESOURCE_INFO = 1000384004
+STYPE_DEVICE_QUEUE_TIMELINE_INFO = 1000384005
+STYPE_RING_MONITOR_INFO = 1000384006
+STYPE_RING_PRIORITY_INFO = 1000384007
+STYPE_DEVICE_QUEUE_INFO_2 = 1000145003
 
 
 def create_instance(app_name='demo', instance_id=0x1122334455667788, flags=1):
@@ -110,11 +123,30 @@ def execute_streams(streams, reply_positions=(), dependencies=(), flags=0):
 
 
 def create_ring(ring_id, res_id, size, buffer_size, idle_ns=50000000, head=0, tail=64, status=128,
-                buffer=192, extra=None, extra_size=4, offset=0):
+                buffer=192, extra=None, extra_size=4, offset=0, monitor_us=None, priority=None):
+    """vkCreateRingMESA; current guests chain VkRingMonitorInfoMESA (monitor_us) and, from
+    protocol spec 2, VkRingPriorityInfoMESA (priority) behind it."""
     extra = buffer + buffer_size if extra is None else extra
-    return (cmd(CREATE_RING) + u64(ring_id) + u64(1) + u32(STYPE_RING_CREATE_INFO) + u64(0) +
-            u32(0, res_id) + u64(offset, size, idle_ns, head, tail, status, buffer, buffer_size,
-                                 extra, extra_size))
+    chain, members = b'', b''
+    for stype, member in ((STYPE_RING_MONITOR_INFO, monitor_us), (STYPE_RING_PRIORITY_INFO, priority)):
+        if member is not None:
+            chain += u64(1) + u32(stype)
+            members = u32(member) + members
+    return (cmd(CREATE_RING) + u64(ring_id) + u64(1) + u32(STYPE_RING_CREATE_INFO) + chain + u64(0) +
+            members + u32(0, res_id) + u64(offset, size, idle_ns, head, tail, status, buffer,
+                                           buffer_size, extra, extra_size))
+
+
+def submit_virtqueue_seqno(ring_id, seqno):
+    return cmd(SUBMIT_VIRTQUEUE_SEQNO) + u64(ring_id, seqno)
+
+
+def wait_virtqueue_seqno(seqno):
+    return cmd(WAIT_VIRTQUEUE_SEQNO) + u64(seqno)
+
+
+def wait_ring_seqno(ring_id, seqno):
+    return cmd(WAIT_RING_SEQNO) + u64(ring_id, seqno)
 
 
 def notify_ring(ring_id, seqno=0, flags=0):
@@ -155,7 +187,21 @@ def handmade_decoder():
                                execute_streams([(3, 0, 64)]) + destroy_ring(0x7f0000001000)),
         'edge-truncated-header': u32(CMD_DRAW),
         'edge-truncated-arguments': cmd(CMD_DRAW) + u64(cb) + u32(3),
-        'edge-unknown-command-type': cmd(251) + u64(0),
+        'edge-unknown-command-type': cmd(UNKNOWN_COMMAND) + u64(0),
+        # The current protocol's own commands and structs.
+        'current-seqnos': (submit_virtqueue_seqno(0x7f0000001000, 3) + wait_virtqueue_seqno(3) +
+                           wait_ring_seqno(0x7f0000001000, 0xfffffff0)),
+        'current-vkCreateRingMESA': create_ring(0x7f0000002000, 2, 131268, 131072, idle_ns=1000000,
+                                                monitor_us=3000000, priority=-5),
+        'current-vkGetDeviceQueue2': (cmd(GET_DEVICE_QUEUE_2) + u64(fake_id('VkDevice')) + u64(1) +
+                                      u32(STYPE_DEVICE_QUEUE_INFO_2) + u64(1) +
+                                      u32(STYPE_DEVICE_QUEUE_TIMELINE_INFO) + u64(0) + u32(1) +
+                                      u32(0, 0, 0) + u64(1, fake_id('VkQueue', 2))),
+        'current-semaphore-resources': (cmd(IMPORT_SEMAPHORE_RESOURCE) + u64(fake_id('VkDevice')) +
+                                        u64(1) + u32(STYPE_IMPORT_SEMAPHORE_RESOURCE_INFO) + u64(0) +
+                                        u64(semaphore) + u32(0) +
+                                        cmd(WAIT_SEMAPHORE_RESOURCE) + u64(fake_id('VkDevice'),
+                                                                           semaphore)),
         'edge-unknown-flags': cmd(CMD_DRAW, 2) + u64(cb) + u32(3, 1, 0, 0),
         'edge-null-required-handle': cmd(CMD_DRAW) + u64(0) + u32(3, 1, 0, 0),
         'edge-unknown-handle': cmd(CMD_DRAW) + u64(0xdeadbeef) + u32(3, 1, 0, 0),
@@ -273,9 +319,10 @@ RING_ID = 0x52494e4700000010   # fuzz_ring.c's ring
 INDIRECT_RES_ID = 3
 
 
-def ring_input(buffer_log2, idle, head, steps):
+def ring_input(buffer_log2, idle, head, steps, current=False, monitored=False):
     """fuzz_ring.c's format: shape byte, initial head, then (op, length, bytes) steps."""
-    out = bytes([(buffer_log2 - 4) | idle << 4]) + u32(head)
+    shape = (buffer_log2 - 4) | idle << 4 | (0x40 if current else 0) | (0x80 if monitored else 0)
+    out = bytes([shape]) + u32(head)
     for op, data in steps:
         assert len(data) < 65536
         out += bytes([op]) + struct.pack('<H', len(data)) + data
@@ -347,6 +394,17 @@ def handmade_ring():
         'socket-and-ring': ring_input(8, 2, 0, [socket(seek(0)), batch(seek(8)),
                                                 socket(notify_ring(RING_ID)), batch(seek(16))]),
         'instance-without-host-driver': ring_input(10, 2, 0, [batch(seek(0) + create_instance())]),
+        # Current guests: the ring sets its own reply stream, is monitored and orders itself
+        # against the transport with seqnos.
+        'current-seqnos': ring_input(10, 2, 0, [socket(submit_virtqueue_seqno(RING_ID, 2)),
+                                                batch(wait_virtqueue_seqno(2) + seek(0)),
+                                                batch(wait_virtqueue_seqno(9)),
+                                                socket(wait_ring_seqno(RING_ID, 4))],
+                                     current=True, monitored=True),
+        'current-wait-unknown-ring': ring_input(10, 2, 0, [socket(wait_ring_seqno(0x1234, 1)),
+                                                           batch(seek(0))], current=True),
+        'current-instance': ring_input(12, 2, 0, [batch(seek(0) + create_instance())],
+                                       current=True, monitored=True),
     }
 
 
@@ -371,11 +429,15 @@ def recorded_ring(recordings, limit_bytes):
                 break
             steps.append(batch(data))
             size += len(data) + 3
+        # A current guest's session: its ring is monitored and keeps its own reply stream.
+        current = any(struct.unpack_from('<I', data)[0] == CREATE_RING and
+                      u32(STYPE_RING_MONITOR_INFO) in data for k, data in by_recording[(name, ctx)])
         if steps:
-            seeds['rec-%s-ctx%d' % (name, ctx)] = ring_input(16, 2, 0, steps)
+            seeds['rec-%s-ctx%d' % (name, ctx)] = ring_input(16, 2, 0, steps, current, current)
             small = [s for s in steps if len(s[1]) <= 512][:12]
             if small:
-                seeds['rec-%s-ctx%d-wrapping' % (name, ctx)] = ring_input(10, 0, 0xfffffe00, small)
+                seeds['rec-%s-ctx%d-wrapping' % (name, ctx)] = ring_input(10, 0, 0xfffffe00, small,
+                                                                           current, current)
     return seeds
 
 
@@ -413,6 +475,28 @@ def submit(*batches, syncs=()):
 CREATE_RENDERER, PING, BUSY_WAIT, PROTOCOL_VERSION, GET_PARAM, GET_CAPSET, CONTEXT_INIT = \
     8, 10, 7, 11, 15, 16, 17
 CREATE_BLOB, UNREF, SYNC_CREATE, SYNC_WAIT, SYNC_UNREF = 18, 3, 19, 23, 20
+
+
+def submit6(*batches, syncs=(), header_words=6):
+    """SUBMIT_CMD2 as current guests send it: batches of (flags, stream, sync_indices,
+    ring_idx) with 6-word headers (Mesa 25; 8 for Mesa 26)."""
+    count = len(batches)
+    words = [count]
+    offset = 1 + header_words * count
+    sync_offset = offset + sum(len(b[1]) // 4 for b in batches)
+    sync_blob = b''
+    for flags, stream, sync_ids, ring_idx in batches:
+        words += [flags, offset, len(stream) // 4, sync_offset, len(sync_ids), ring_idx]
+        words += [0] * (header_words - 6)
+        offset += len(stream) // 4
+        for i in sync_ids:
+            sid, value = syncs[i]
+            sync_blob += u32(sid, value & 0xffffffff, value >> 32)
+            sync_offset += 3
+    return vtest(24, u32(*words) + b''.join(b[1] for b in batches) + sync_blob)
+
+
+SYNC_READ, SYNC_WRITE = 21, 22
 
 
 def startup(name='fuzz'):
@@ -464,7 +548,7 @@ def handmade_vtest():
         'submit-unknown-flags': startup() + vtest(24, u32(1, 6, 9, 0, 9, 0, 0, 0, 0)),
         'submit-empty': startup() + vtest(24, b''),
         'submit-no-batches': startup() + vtest(24, u32(0)),
-        'submit-fatal-stream': startup() + submit(simple(cmd(251))) + vtest(PING),
+        'submit-fatal-stream': startup() + submit(simple(cmd(UNKNOWN_COMMAND))) + vtest(PING),
         'submit-sync-queue': startup() + vtest(SYNC_CREATE, u32(5, 0)) +
                              submit((1, seek(0), (0,), 3, 0x55aa00001000), syncs=[(1, 9)]) +
                              vtest(SYNC_WAIT, u32(1, 100, 1, 9, 0)),
@@ -488,6 +572,24 @@ def handmade_vtest():
         'sync-wait-none': startup() + vtest(SYNC_WAIT, u32(0, 10)),
         'sync-many': startup() + vtest(SYNC_CREATE, u32(1, 0)) * 40 +
                      vtest(SYNC_WAIT, u32(0, 0xffffffff) + u32(3, 2, 0) * 30),
+        # The current protocol: 6- and 8-word batch headers, ring indices, CPU-side syncs.
+        'current-session': (startup() + blob(131268) +
+                            submit6((1, create_ring(0x7f00, 1, 131268, 131072, idle_ns=1000000,
+                                                    monitor_us=3000000), (), 0)) +
+                            blob(1 << 20) + submit6((1, submit_virtqueue_seqno(0x7f00, 1), (), 0)) +
+                            vtest(SYNC_CREATE, u32(0, 0)) + vtest(SYNC_READ, u32(1)) +
+                            vtest(SYNC_WRITE, u32(1, 5, 0)) +
+                            vtest(SYNC_WAIT, u32(0, 10, 1, 5, 0)) +
+                            submit6((1, wait_ring_seqno(0x7f00, 0), (0,), 1), syncs=[(1, 9)],
+                                    header_words=8) +
+                            submit6((1, b'', (0,), 0), syncs=[(1, 10)]) +
+                            vtest(SYNC_READ, u32(1)) +
+                            submit6((1, destroy_ring(0x7f00), (), 0)) + vtest(UNREF, u32(1))),
+        'current-header-size-wrong': startup() + vtest(24, u32(1, 1, 8, 0, 8, 0, 0, 0)),
+        'current-ring-index-out-of-range': startup() + vtest(SYNC_CREATE, u32(0, 0)) +
+                                           submit6((1, seek(0), (0,), 64), syncs=[(1, 1)]),
+        'current-sync-read-write-unknown': startup() + vtest(SYNC_READ, u32(7)) +
+                                           vtest(SYNC_WRITE, u32(7, 1, 0)),
     }
 
 
@@ -576,7 +678,11 @@ def main():
     parser.add_argument('--dict', metavar='OUT',
                         help='only write the decoder and ring dictionary to OUT (from the generated '
                              'codec in --build and the Vulkan headers)')
-    parser.add_argument('--vulkan-header', default='/usr/include/vulkan/vulkan_core.h')
+    # The headers the codec is generated from (scripts/setup-vulkan-headers.sh), else the system's.
+    project_header = os.path.join(ROOT, 'build', 'vulkan-headers', 'usr', 'include', 'vulkan',
+                                  'vulkan_core.h')
+    parser.add_argument('--vulkan-header', default=project_header if os.path.exists(project_header)
+                        else '/usr/include/vulkan/vulkan_core.h')
     parser.add_argument('recordings', nargs='*')
     args = parser.parse_args()
     if args.dict:
