@@ -17,10 +17,12 @@ if [ ! -f "$build/build.ninja" ]; then
         -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 fi
 ninja -C "$build" || exit 1
-# The guest driver is built once, into the normal build (scripts/setup-guest-driver.sh).
-if [ -e "$normal/guest-driver" ] && [ ! -e "$build/guest-driver" ]; then
-    ln -sfn "$(realpath --relative-to="$build" "$normal/guest-driver")" "$build/guest-driver"
-fi
+# The guests and the protocol headers are made once, into the normal build (make guest).
+for shared in guest-driver guest-roots venus-protocol vulkan-headers; do
+    if [ -e "$normal/$shared" ] && [ ! -e "$build/$shared" ]; then
+        ln -sfn "$(realpath --relative-to="$build" "$normal/$shared")" "$build/$shared"
+    fi
+done
 
 # Libraries stay loaded (see keep-libraries-loaded.c); preloading it ahead of the ASan runtime
 # needs verify_asan_link_order=0.

@@ -3,7 +3,8 @@
 # forks, so `pvgpu run`'s server process and every context worker are checked, each in its own
 # log; programs the host execs (the guests) run natively (--trace-children=no).
 #
-# Runs: full vulkaninfo and every guest program of tests/guest through `pvgpu run`; the unit tests
+# Runs: full vulkaninfo on every guest and every guest program of tests/guest on the bookworm
+# (2022) and trixie (current) guests through `pvgpu run`; the unit tests
 # that drive `pvgpu serve` with raw and malformed vtest traffic (their pvgpu is a valgrind
 # wrapper); the fuzz corpus replays. Passes only with zero errors and zero definitely or
 # indirectly lost bytes in every process (still-reachable memory is allowed).
@@ -88,21 +89,30 @@ run_check() {
     [ "$verdict" = ok ] || failures+=("$name: $verdict")
 }
 
-# pvgpu run under valgrind: the supervisor, the server and the context workers.
+# pvgpu run under valgrind: the supervisor, the server and the context workers. GUEST picks the
+# guest; a root guest sees the guest programs and the output folder through --bind.
 pvgpu_run() {
-    valgrind "${valgrind_args[@]}" --log-file="$out/$current.%p.log" "$pvgpu" run -- "$@"
+    local binds=()
+    [ "$GUEST" = bookworm ] || binds=(--bind "$guest_dir" --bind "$out")
+    valgrind "${valgrind_args[@]}" --log-file="$out/$current.%p.log" "$pvgpu" run --guest "$GUEST" \
+        "${binds[@]}" -- "$@"
 }
 
 echo "check-valgrind: logs in $out"
-run_check vulkaninfo pvgpu_run vulkaninfo
-
 guest_dir=$build/tests/guest
-for program in "$guest_dir"/guest_*; do
-    [ -x "$program" ] && [ -f "$program" ] || continue
-    name=${program##*/}
-    [ "$name" = guest_misuse ] && continue   # invalid usage on purpose: invalid-usage below
-    mkdir -p "$out/guest-out"
-    run_check "$name" pvgpu_run "$program" --shader-dir "$guest_dir" --out-dir "$out/guest-out"
+for GUEST in bookworm trixie sid; do
+    run_check "vulkaninfo-$GUEST" pvgpu_run vulkaninfo
+done
+
+# Every program on the 2022 generation and on the current one.
+for GUEST in bookworm trixie; do
+    for program in "$guest_dir"/guest_*; do
+        [ -x "$program" ] && [ -f "$program" ] || continue
+        name=${program##*/}
+        [ "$name" = guest_misuse ] && continue   # invalid usage on purpose: invalid-usage below
+        mkdir -p "$out/guest-out"
+        run_check "$name-$GUEST" pvgpu_run "$program" --shader-dir "$guest_dir" --out-dir "$out/guest-out"
+    done
 done
 
 # Tests that start pvgpu themselves get the wrapper as their pvgpu.
