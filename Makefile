@@ -37,10 +37,11 @@ test: guest all
 	FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) ./scripts/run-fuzzers.sh
 	@cat $(BUILD)/tests/guest/out/*/table.md
 
-# Every benchmark natively, through the reference host and through pvgpu (bench/README.md);
-# writes bench/results/<date>-<machine>.md and the table in bench/README.md.
+# Every benchmark natively, through the reference host and through pvgpu (bench/README.md), on
+# the 2022 guest (bookworm, the guest of the earlier tables) and on the current one (trixie);
+# writes bench/results/<date>-<machine>-<guest>.md and both tables into bench/README.md and README.md.
 bench: guest all
-	/usr/bin/python3 bench/run.py --build-dir $(BUILD) --update-readme
+	/usr/bin/python3 bench/run.py --build-dir $(BUILD) --guest bookworm,trixie --update-readme
 
 # libFuzzer targets in build-fuzz (clang), FUZZ_SECONDS each; new inputs stay in build-fuzz.
 fuzz:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks from a folder packed by bench/carry.sh: bench/run.py without the reference
 # host (absent there), then draws and compute once more through pvgpu with PVGPU_COMMAND_STATS,
-# which gives the host's time per command. Results go to OUT.
+# which gives the host's time per command. Results go to OUT. The guest is the packed 22.3.6
+# driver (bookworm's), which pvgpu serves the 2022 protocol.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(cd "$1" && pwd); host_icd=$2; out=$3; shift 3
@@ -17,7 +18,8 @@ python3 "$root/bench/run.py" --pvgpu "$dir/pvgpu" --pvbench "$dir/bench/pvbench"
 for workload in draws compute; do
     mkdir -p "$work/stats-$workload"
     PVGPU_COMMAND_STATS=$work/stats-$workload timeout 120 "$dir/pvgpu" run --host-icd "$host_icd" \
-        --guest-icd "$dir/virtio_icd.json" -- "$dir/bench/pvbench" "$workload" --shader-dir "$dir/bench" \
+        --guest-icd "$dir/virtio_icd.json" --protocol 2022 -- "$dir/bench/pvbench" "$workload" \
+        --shader-dir "$dir/bench" \
         >"$work/stats-$workload.log" 2>&1
     { grep '^result' "$work/stats-$workload.log"; sort -k3 -n -r "$work/stats-$workload"/*.txt | head -n 12; } \
         >"$out/stats-$workload.txt"

@@ -846,6 +846,23 @@ static const struct workload {
     { "idle", run_idle, "ignored; --seconds S (10) or until --stop-file FILE exists" },
 };
 
+/* "info driver NAME: INFO": which driver ran the workload and, for Mesa's drivers, its version
+ * (trixie's Venus says "Mesa 25.0.7-2+deb13u1"), which run.py records with the guest's results. */
+static void print_driver(struct pv_guest *g)
+{
+    if (!pv_has_device_extension(g, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME))
+        return;
+    VkPhysicalDeviceDriverProperties driver = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
+    };
+    VkPhysicalDeviceProperties2 properties = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+        .pNext = &driver,
+    };
+    vkGetPhysicalDeviceProperties2(g->physical_device, &properties);
+    pv_info(g, "driver %s: %s", driver.driverName, driver.driverInfo);
+}
+
 static void usage(FILE *out, const char *argv0)
 {
     fprintf(out, "usage: %s WORKLOAD [--size N] [--iterations N] [--no-map] [--call C] [--seconds S]\n"
@@ -949,6 +966,7 @@ int main(int argc, char **argv)
     pv_guest_init(&b.g, &options, 1, init_argv);
     if (b.o.shader_dir)
         b.g.shader_dir = b.o.shader_dir;
+    print_driver(&b.g);
     pv_info(&b.g, "workload %s%s; VN_PERF=%s", w->name, b.o.no_map ? " --no-map" : "",
             getenv("VN_PERF") ? getenv("VN_PERF") : "(unset)");
 

@@ -5,22 +5,33 @@ Ways (columns), run interleaved within each repetition so that load drifts hit t
 
   native      bench/pvbench on the host ICD directly;
   reference†  the Venus guest driver against virglrenderer's `virgl_test_server --venus` in a
-              private mount and pid namespace with its own /tmp. On lavapipe it serves a guest only
-              with the crutches †: VN_PERF=no_fence_feedback,no_event_feedback and pvbench --no-map
-              (with Venus defaults every workload hangs at the first vkCreateFence; the first mapped
-              allocation drops the guest). Workloads that must map (upload) are n/a there;
+              private mount and pid namespace with its own /tmp: bookworm's (0.10.4) on the host ICD
+              for the bookworm guest; for a Debian guest root, that release's own on that release's
+              lavapipe, both chrooted in the root. On lavapipe it serves a guest only with the
+              crutches †: the guest's feedback off (VN_PERF) and pvbench --no-map (the first mapped
+              allocation drops the guest; the 22.3.6 driver maps one for fence feedback at the first
+              vkCreateFence, the current ones for query and semaphore feedback too). Workloads that
+              must map (upload) are n/a there;
   pvgpu       the Venus guest driver through `pvgpu run`, with the driver's defaults;
   pvgpu†      through pvgpu with the same crutches as the reference, so that the two hosts compare
               at the same guest settings (only when the reference runs).
 
+Guests (--guest, a comma-separated list runs the whole bench once per guest, each with its own
+table and results file): bookworm, Mesa 22.3.6 built from Debian's source, served the 2022
+protocol, the guest of every table before the current protocol; trixie and sid, Debian roots with
+their own Mesa (25.0.7, 26.2.6), where pvbench runs chrooted (pvgpu run --guest).
+
 Each run is one `pvbench WORKLOAD ...` process under `timeout`; the cells are medians over the
-repetitions. A reference run that times out or is dropped is reported as "hang", not as a failure.
-The exit status is 1 when a native or pvgpu run fails; the tables are written first either way.
+repetitions. A reference run that times out is reported as "hang", one the reference host drops as
+"dropped", not as failures. The exit status is 1 when a native or pvgpu run fails; the tables are
+written first either way.
 
 Host memory: N guests (`pvbench idle`) stay connected after device creation while the host's
 processes are measured from /proc: for pvgpu its context workers (the server's children), for
-the reference its per-client processes (virgl_test_server forks one per guest), natively the app
-processes themselves. "one context" is the RSS of one such process with one guest; "per extra
+the reference the process of each guest's context (virgl_test_server forks one per guest; with
+virglrenderer 1.x that one starts a render server, which forks the context's process), natively
+the app processes themselves. A root guest's processes are chrooted, not hidden: they stay in the
+process tree of the run. "one context" is the RSS of one such process with one guest; "per extra
 guest" is the growth of the summed PSS of all the host's processes from 1 to N guests, per guest.
 """
 
@@ -43,7 +54,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
-CRUTCH_PERF = 'no_fence_feedback,no_event_feedback'
+# The guests. bookworm is a driver of the host system; the others are Debian roots made by
+# scripts/setup-guest-roots.sh, found where `pvgpu run --guest NAME` finds them: guest-roots/NAME
+# beside pvgpu.
+GUESTS = ['bookworm', 'trixie', 'sid']
+# Inside a root: its Venus driver and its lavapipe, the reference server's host driver there.
+ROOT_GUEST_ICD = '/usr/share/vulkan/icd.d/virtio_icd.json'
+ROOT_LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json'
+# The crutches † per guest generation: every feedback the driver keeps in mapped memory, off.
+# The 22.3.6 driver has fence and event feedback; 25.0.7 and 26.2.6 answer query results and
+# timeline semaphore values from feedback as well, whose pool the reference cannot export.
+CRUTCH_PERF_2022 = 'no_fence_feedback,no_event_feedback'
+CRUTCH_PERF_CURRENT = CRUTCH_PERF_2022 + ',no_query_feedback,no_semaphore_feedback'
+# What a current guest driver answers from feedback memory, without the host, with its defaults
+# (measured: tens of nanoseconds in the pvgpu column); sid's asks the host for semaphore values.
+FEEDBACK_CALLS = {'trixie': 'vkGetQueryPoolResults and vkGetSemaphoreCounterValue', 'sid': 'vkGetQueryPoolResults'}
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
 # pvgpu run's own log lines are worth keeping in a failure report too.
 PVGPU_LINE = re.compile(r'^pvgpu( run)?[\[:].*$', re.M)
@@ -71,7 +96,8 @@ class Workload:
 
 
 def fmt_us(v):
-    return '%.1f' % v
+    # Calls a current guest answers from feedback take tens of nanoseconds.
+    return '%.2f' % v if v < 1 else '%.1f' % v
 
 
 def fmt_rate(v):
@@ -125,7 +151,7 @@ MEMORY_GUESTS = [1, 4, 16]
 MEMORY_GUESTS_QUICK = [1, 4]
 
 # The reference run: scripts/under-virgl-test-server.sh in a private mount and pid namespace.
-# Exit 92: the server dropped the guest (the 22.3.6 driver then spins forever).
+# Exit 92: the server dropped the guest (the 22.3.6 driver then spins forever): "dropped".
 VIRGL_TEST_SERVER_SCRIPT = os.path.join(ROOT, 'scripts', 'under-virgl-test-server.sh')
 
 # N guests at once, in one process tree: `sh -c LAUNCH_GUESTS sh N PROGRAM ARGS...`.
@@ -144,11 +170,82 @@ class Outcome:
     """One pvbench run one way."""
 
     def __init__(self, status, values=None, seconds=0.0, log=None, lines=None):
-        self.status = status          # 'ok', 'fail', 'hang', 'timeout', 'n/a'
+        self.status = status          # 'ok', 'fail', 'hang', 'dropped', 'timeout', 'n/a'
         self.values = values or {}    # from the result line (numbers as float)
         self.seconds = seconds
         self.log = log
         self.lines = lines or []      # why it failed
+
+
+class Guest:
+    """The guest userland the pvgpu, pvgpu† and reference† columns run on."""
+
+    def __init__(self, name, args):
+        self.name = name
+        self.crutch_perf = CRUTCH_PERF_2022 if name == 'bookworm' else CRUTCH_PERF_CURRENT
+        if name == 'bookworm':
+            # A driver of the host system; pvgpu must be told its protocol generation.
+            self.root = None
+            self.icd = args.guest_icd
+            self.reference_icd = args.host_icd
+            self.pvgpu_args = ['--guest-icd', self.icd, '--protocol', '2022']
+            self.packages = package_versions(['virgl-server'])
+            self.mesa = read_first_line(os.path.join(os.path.dirname(self.icd), 'mesa-src', 'VERSION'))
+        else:
+            self.root = os.path.realpath(os.path.join(os.path.dirname(args.pvgpu), 'guest-roots', name))
+            self.icd = ROOT_GUEST_ICD
+            self.reference_icd = ROOT_LAVAPIPE_ICD
+            # The root sees only the working folder and these, at their own paths: pvbench, its
+            # shaders, and the logs' folder, where the memory runs' stop files are.
+            binds = []
+            for path in (os.path.dirname(args.pvbench), args.shader_dir, args.out_dir):
+                if not any(os.path.commonpath([path, b]) == b for b in binds):
+                    binds.append(path)
+            self.pvgpu_args = ['--guest', name] + [a for path in binds for a in ('--bind', path)]
+            names = ['mesa-vulkan-drivers', 'virgl-server', 'libvulkan1']
+            self.packages = package_versions(names, admin_dir=os.path.join(self.root, 'var', 'lib', 'dpkg'))
+            mesa = package_versions(['mesa-vulkan-drivers'], os.path.join(self.root, 'var', 'lib', 'dpkg'),
+                                    version_only=True)
+            self.mesa = re.sub(r'^\d+:', '', mesa).split('-')[0] if mesa != 'unknown' else None
+        self.driver_info = None   # what the guest driver says it is, from the first pvgpu run
+
+    def title(self):
+        mesa = self.mesa
+        if not mesa and self.driver_info:
+            found = re.search(r'Mesa (\d+\.\d+\.\d+)', self.driver_info)
+            mesa = found.group(1) if found else None
+        return '%s (Mesa %s)' % (self.name, mesa or '?')
+
+    def reference_cwd(self, args):
+        """For the reference in a root: the working folder, which the run binds into the root, is
+        the folder that holds pvbench, its shaders and the logs (None: there is no such folder)."""
+        if not self.root:
+            return None
+        common = os.path.commonpath([os.path.dirname(args.pvbench), args.shader_dir, args.out_dir])
+        return common if common != '/' else None
+
+    def problems(self, args, reference):
+        if not self.root:
+            if not os.path.isfile(self.icd):
+                return ['guest driver missing (%s); run scripts/setup-guest-driver.sh' % self.icd]
+            return []
+        if not os.path.isfile(self.root + self.icd):
+            return ['guest root %s missing; run scripts/setup-guest-roots.sh %s' % (self.root, self.name)]
+        if reference and not self.reference_cwd(args):
+            return ['pvbench, its shaders and --out-dir share no folder but /, which the reference run in '
+                    'the %s root would have to show it; use --no-reference or put them under one folder'
+                    % self.name]
+        if reference and not os.path.isfile(os.path.join(self.root, 'usr', 'bin', 'virgl_test_server')):
+            return ['%s root has no virgl_test_server (--no-reference skips the reference)' % self.name]
+        return []
+
+
+def read_first_line(path):
+    try:
+        with open(path) as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
 
 
 def parse_result(output, name):
@@ -169,10 +266,12 @@ def parse_result(output, name):
     return None
 
 
-def device_name(output):
+def info_line(output, what):
+    """The text of pvbench's first "info WHAT ..." line."""
+    prefix = 'info %s ' % what
     for line in output.splitlines():
-        if line.startswith('info device '):
-            return line[len('info device '):].strip()
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
     return None
 
 
@@ -197,10 +296,12 @@ def write_log(path, command, env_note, output, errors, code, note, seconds):
 
 
 class Runner:
-    def __init__(self, args):
+    def __init__(self, args, guest, out_dir):
         self.args = args
+        self.guest = guest
+        self.out_dir = out_dir  # this guest's logs
         self.commands = {}  # workload -> its pvbench command line, as the first way ran it
-        self.device_name = None
+        self.device_names = {}  # way -> the Vulkan device its pvbench saw
         self.next_log = 0
 
     # -- how each way runs a guest command --------------------------------------------------
@@ -210,19 +311,27 @@ class Runner:
         for key in ('VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'VK_INSTANCE_LAYERS', 'VN_DEBUG', 'VN_PERF',
                     'PV_GUEST_VALIDATION', 'PV_GUEST_OUT_DIR'):
             env.pop(key, None)
+        env.pop('PVGPU_REFERENCE_ROOT', None)
         env['PV_GUEST_SHADER_DIR'] = self.args.shader_dir
         if way == 'native':
             env['VK_ICD_FILENAMES'] = env['VK_DRIVER_FILES'] = self.args.host_icd
         if way in ('reference', 'pvgpu-crutch'):
-            env['VN_PERF'] = CRUTCH_PERF
+            env['VN_PERF'] = self.guest.crutch_perf
+        if way == 'reference' and self.guest.root:
+            env['PVGPU_REFERENCE_ROOT'] = self.guest.root
         return env
 
     def env_note(self, way):
         if way == 'native':
             return 'VK_ICD_FILENAMES=%s ' % self.args.host_icd
+        if way == 'reference' and self.guest.root:
+            return 'PVGPU_REFERENCE_ROOT=%s ' % self.guest.root
         if way in ('reference', 'pvgpu-crutch'):
-            return 'VN_PERF=%s ' % CRUTCH_PERF
+            return 'VN_PERF=%s ' % self.guest.crutch_perf
         return ''
+
+    def cwd_for(self, way):
+        return self.guest.reference_cwd(self.args) if way == 'reference' else None
 
     def wrap(self, way, guest, server_log):
         """The full command for a guest command line (a list) run one way, under timeout."""
@@ -230,23 +339,26 @@ class Runner:
         if way == 'native':
             return ['timeout', '-k', '5', t] + guest
         if way in ('pvgpu', 'pvgpu-crutch'):
-            return (['timeout', '-k', '5', t, self.args.pvgpu, 'run', '--host-icd', self.args.host_icd,
-                     '--guest-icd', self.args.guest_icd] + self.args.pvgpu_arg + ['--'] + guest)
+            return (['timeout', '-k', '5', t, self.args.pvgpu, 'run', '--host-icd', self.args.host_icd] +
+                    self.guest.pvgpu_args + self.args.pvgpu_arg + ['--'] + guest)
         unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child']
         if os.geteuid() != 0:
             unshare.append('--map-root-user')
-        return unshare + ['bash', VIRGL_TEST_SERVER_SCRIPT, server_log, self.args.host_icd,
-                          self.args.guest_icd, t] + guest
+        return unshare + ['bash', VIRGL_TEST_SERVER_SCRIPT, server_log, self.guest.reference_icd,
+                          self.guest.icd, t] + guest
 
     def pvbench(self, way, workload, extra):
         command = [self.args.pvbench, workload] + extra
         if way in ('reference', 'pvgpu-crutch'):
             command.append('--no-map')
+        if way == 'reference' and self.guest.root:
+            # The script starts the guest in the root with a clean environment.
+            command = ['env', 'VN_PERF=' + self.guest.crutch_perf] + command
         return command
 
     def log_paths(self, way, label):
         self.next_log += 1
-        base = os.path.join(self.args.out_dir, way, '%03d-%s' % (self.next_log, label))
+        base = os.path.join(self.out_dir, way, '%03d-%s' % (self.next_log, label))
         return base + '.log', base + '-server.log'
 
     def classify(self, way, code, timed_out, output, errors, server_log):
@@ -261,7 +373,7 @@ class Runner:
                         reasons += ['server: ' + l.strip() for l in f if 'fail' in l or 'error' in l.lower()][:4]
                 except OSError:
                     pass
-                return 'hang', reasons
+                return 'dropped', reasons
         if timed_out or code in (124, 137):
             return 'timeout', ['timed out after %g s' % self.args.timeout] + FATAL_LINE.findall(errors)[:8]
         if code != 0:
@@ -281,8 +393,8 @@ class Runner:
         command = self.wrap(way, guest, server_log)
         self.commands.setdefault(workload.name, ' '.join(shlex.quote(c) for c in guest))
         start = time.monotonic()
-        process = subprocess.Popen(command, env=self.env_for(way), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(command, env=self.env_for(way), cwd=self.cwd_for(way), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
         timed_out = False
         try:
             output, errors = process.communicate(timeout=self.args.timeout + 20)
@@ -301,9 +413,14 @@ class Runner:
             status, reasons = 'fail', ['no result line']
         if status == 'ok' and values.get('n/a'):
             status = 'n/a'
-        if way == 'native' and not self.device_name:
-            self.device_name = device_name(output)
+        self.note_device(way, output)
         return Outcome(status, values, seconds, log, reasons)
+
+    def note_device(self, way, output):
+        if way not in self.device_names and info_line(output, 'device'):
+            self.device_names[way] = info_line(output, 'device')
+        if way == 'pvgpu' and not self.guest.driver_info:
+            self.guest.driver_info = info_line(output, 'driver')
 
     # -- host memory with N idle guests ------------------------------------------------------------
 
@@ -318,8 +435,8 @@ class Runner:
         self.commands.setdefault('memory', 'sh -c "$LAUNCH_GUESTS" sh N ' + ' '.join(shlex.quote(c) for c in idle) +
                                  '  (LAUNCH_GUESTS in bench/run.py starts N copies and waits for them)')
         start = time.monotonic()
-        process = subprocess.Popen(command, env=self.env_for(way), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(command, env=self.env_for(way), cwd=self.cwd_for(way), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
         lines = queue.Queue()
         collected = {'out': [], 'err': []}
 
@@ -377,8 +494,7 @@ class Runner:
             status, reasons = 'fail', ['only %d of %d guests became ready' % (ready, guests)]
         if sample and not sample.get('contexts'):
             status, reasons = 'fail', ['no host context process found (%s)' % sample.get('processes', '')]
-        if way == 'native' and not self.device_name:
-            self.device_name = device_name(output)
+        self.note_device(way, output)
         return Outcome(status, sample if status == 'ok' else {}, seconds, log, reasons)
 
 
@@ -444,9 +560,15 @@ def sample_memory(root, way):
         host, contexts = guests, guests
         guests = []
     elif way == 'reference':
+        # virgl_test_server forks one process per guest. virglrenderer 0.10.4 runs the guest's Vulkan
+        # context there; 1.x (trixie's, sid's) has that process start a render server, which forks the
+        # context's own process (virgl-N-...): three processes per guest, all in the totals, the last
+        # of them the context.
         host = [p for p in tree if comm(p).startswith('virgl')]
         tops = [p for p in host if parent(p) not in host]
-        contexts = [p for p in host if parent(p) in tops] or tops
+        clients = [p for p in host if parent(p) in tops]
+        has_child = set(parent(p) for p in host)
+        contexts = [p for p in host if p not in tops and p not in has_child] or clients or tops
     else:
         # pvgpu run (supervisor) -> server -> one worker per guest; all named pvgpu.
         host = [p for p in tree if comm(p) == 'pvgpu']
@@ -639,10 +761,12 @@ def memory_total():
     return 'unknown'
 
 
-def package_versions(names):
+def package_versions(names, admin_dir=None, version_only=False):
+    """Installed versions, of the host or (admin_dir) of a guest root."""
+    command = ['dpkg-query'] + (['--admindir=' + admin_dir] if admin_dir else [])
+    command += ['-W', '-f', '${Version}\\n' if version_only else '${Package} ${Version}\\n'] + names
     try:
-        out = subprocess.run(['dpkg-query', '-W', '-f', '${Package} ${Version}\\n'] + names,
-                             capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(command, capture_output=True, text=True, timeout=10).stdout
         return ', '.join(l for l in out.splitlines() if l.strip()) or 'unknown'
     except (OSError, subprocess.SubprocessError):
         return 'unknown'
@@ -664,8 +788,14 @@ def load_average():
         return 'unknown'
 
 
-def update_readme(path, text):
-    begin, end = '<!-- bench:latest -->', '<!-- /bench:latest -->'
+def readme_markers(guest):
+    """The bookworm guest's table keeps the markers of the tables before there were guests."""
+    tag = 'bench:latest' if guest == 'bookworm' else 'bench:latest:%s' % guest
+    return '<!-- %s -->' % tag, '<!-- /%s -->' % tag
+
+
+def update_readme(path, text, guest):
+    begin, end = readme_markers(guest)
     with open(path) as f:
         readme = f.read()
     if begin not in readme or end not in readme:
@@ -677,98 +807,57 @@ def update_readme(path, text):
         f.write(head + begin + '\n' + text.rstrip() + '\n' + end + tail)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n\n'.join(__doc__.split('\n\n')[1:]))
-    parser.add_argument('--build-dir', default=os.environ.get('PVGPU_BUILD_DIR') or os.path.join(ROOT, 'build'))
-    parser.add_argument('--pvgpu', help='the pvgpu CLI (default $PVGPU or <build>/pvgpu)')
-    parser.add_argument('--pvbench', help='the benchmark program (default <build>/bench/pvbench)')
-    parser.add_argument('--shader-dir', help='compiled shaders (default: pvbench\'s folder)')
-    parser.add_argument('--guest-icd', help='the Venus guest driver (default $PVGPU_GUEST_ICD or '
-                        '<build>/guest-driver/virtio_icd.json)')
-    parser.add_argument('--host-icd', default=LAVAPIPE_ICD,
-                        help='the host Vulkan driver, for pvgpu, the reference and the native runs (%(default)s)')
-    parser.add_argument('--pvgpu-arg', action='append', default=[],
-                        help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--portable')
-    parser.add_argument('--only', action='append', default=[],
-                        help='only these workloads (repeatable or comma-separated): ' + ', '.join(WORKLOAD_NAMES))
-    parser.add_argument('--no-reference', action='store_true', help='skip the reference host (and pvgpu†)')
-    parser.add_argument('--quick', action='store_true', help='smaller sizes, one repetition, memory with 1 and 4 guests')
-    parser.add_argument('--repetitions', type=int, help='repetitions of every run (default 3, quick 1)')
-    parser.add_argument('--memory-guests', help='comma-separated guest counts for memory (default 1,4,16)')
-    parser.add_argument('--timeout', type=float, help='seconds per run (default 300, quick 120)')
-    parser.add_argument('--settle', type=float, default=1.0, help='seconds between the last guest ready and '
-                        'the memory sample (%(default)s)')
-    parser.add_argument('--revision', help='what pvgpu was built from, for the results file (default: git describe '
-                        '--dirty of this checkout)')
-    parser.add_argument('--machine', help='machine name in the results file name (default: the host name)')
-    parser.add_argument('--results-dir', default=os.path.join(HERE, 'results'),
-                        help='where <date>-<machine>.md goes (%(default)s)')
-    parser.add_argument('--out-dir', help='logs of every run (default <build>/bench/out)')
-    parser.add_argument('--update-readme', action='store_true',
-                        help='also put the table into bench/README.md and README.md between their bench:latest markers')
-    args = parser.parse_args()
+def legend_for(guest, runner, repetitions, ways):
+    text = 'Medians of %d repetition(s).' % repetitions
+    if 'reference' in ways:
+        text += (' † = the guest driver with VN_PERF=%s and nothing mapped (pvbench --no-map), the only settings '
+                 'under which the reference host serves a guest on lavapipe; pvgpu† runs the same settings so '
+                 'that the last ratio compares the hosts alike.' % guest.crutch_perf)
+    text += ' Ratios are value / value: above 1 is better for rates, below 1 for latencies.'
+    if 'reference' in ways:
+        text += (' Round trip and submit + wait are compared with the reference, not with native: lavapipe\'s '
+                 'own fence and query waits sleep.')
+    if guest.name in FEEDBACK_CALLS:
+        text += (' With its defaults (the pvgpu column) this guest driver answers %s from feedback memory, '
+                 'without the host%s.' % (FEEDBACK_CALLS[guest.name],
+                                          '; the † columns time the host round trip' if 'reference' in ways else ''))
+        if 'reference' in ways:
+            text += (' reference† is %s\'s own virgl_test_server (%s) on %s\'s lavapipe (%s), chrooted in the '
+                     'root, while native, pvgpu and pvgpu† run on the host\'s driver (%s): the last ratio '
+                     'compares host drivers as well as hosts.' % (
+                         guest.name, package_of(guest.packages, 'virgl-server'), guest.name,
+                         inner_device(runner.device_names.get('reference')) or 'device unknown',
+                         runner.device_names.get('native') or 'device unknown'))
+    return text
 
-    build = os.path.abspath(args.build_dir)
-    args.pvgpu = os.path.abspath(args.pvgpu or os.environ.get('PVGPU') or os.path.join(build, 'pvgpu'))
-    args.pvbench = os.path.abspath(args.pvbench or os.path.join(build, 'bench', 'pvbench'))
-    args.shader_dir = os.path.abspath(args.shader_dir or os.path.dirname(args.pvbench))
-    args.guest_icd = os.path.abspath(args.guest_icd or os.environ.get('PVGPU_GUEST_ICD') or
-                                     os.path.join(build, 'guest-driver', 'virtio_icd.json'))
-    args.host_icd = os.path.abspath(args.host_icd)
-    args.out_dir = os.path.abspath(args.out_dir or os.path.join(build, 'bench', 'out'))
-    repetitions = args.repetitions or (1 if args.quick else 3)
-    if args.timeout is None:
-        args.timeout = 120.0 if args.quick else 300.0
-    if args.memory_guests:
-        memory_guests = sorted(set(int(n) for n in args.memory_guests.split(',') if n))
-    else:
-        memory_guests = MEMORY_GUESTS_QUICK if args.quick else MEMORY_GUESTS
-    if 1 not in memory_guests:
-        memory_guests = [1] + memory_guests
 
-    only = [n for item in args.only for n in item.split(',') if n]
-    unknown = [n for n in only if n not in WORKLOAD_NAMES]
-    if unknown:
-        parser.error('unknown workload(s) %s; known: %s' % (', '.join(unknown), ', '.join(WORKLOAD_NAMES)))
-    workloads = [w for w in WORKLOADS if not only or w.name in only]
-    if only and 'memory' not in only:
-        memory_guests = []
-    reference = not args.no_reference
-    ways = ['native'] + (['reference'] if reference else []) + ['pvgpu'] + (['pvgpu-crutch'] if reference else [])
+def package_of(packages, name):
+    for entry in packages.split(', '):
+        if entry.startswith(name + ' '):
+            return 'virglrenderer ' + entry.split(' ', 1)[1] if name == 'virgl-server' else entry
+    return name + ' unknown'
 
-    problems = []
-    for what, path in (('pvbench', args.pvbench), ('pvgpu', args.pvgpu)):
-        if not os.access(path, os.X_OK):
-            problems.append('%s missing at %s; build with ninja -C %s' % (what, path, build))
-    for shader in ('cube.vert.spv', 'cube.frag.spv', 'draw.vert.spv', 'draw.frag.spv', 'saxpy.comp.spv'):
-        if not os.path.isfile(os.path.join(args.shader_dir, shader)):
-            problems.append('shader %s missing in %s' % (shader, args.shader_dir))
-    if not os.path.isfile(args.guest_icd):
-        problems.append('guest driver missing (%s); run scripts/setup-guest-driver.sh' % args.guest_icd)
-    if not os.path.isfile(args.host_icd):
-        problems.append('host ICD %s missing' % args.host_icd)
-    for path in (args.pvbench, args.shader_dir, args.out_dir, args.guest_icd):
-        if path == '/tmp' or path.startswith('/tmp/'):
-            problems.append('%s is under /tmp, which the guest runs hide; use another build dir' % path)
-    tools = ['timeout'] + (['virgl_test_server', 'unshare', 'bash'] if reference else [])
-    problems += ['%s not found%s' % (t, ' (--no-reference skips the reference)' if t != 'timeout' else '')
-                 for t in tools if not shutil.which(t)]
-    if problems:
-        for p in problems:
-            print('FAIL: %s' % p, file=sys.stderr)
-        return 1
+
+def inner_device(name):
+    """The host device behind a Venus device name: "Virtio-GPU Venus (llvmpipe (...))" -> "llvmpipe (...)"."""
+    if not name:
+        return None
+    m = re.match(r'^Virtio-GPU Venus \((.*)\)$', name)
+    return m.group(1) if m else name
+
+
+def run_guest(args, guest, workloads, memory_guests, repetitions, ways):
+    """The whole bench on one guest: runs, table, results file. Returns the exit status."""
+    out_dir = os.path.join(args.out_dir, guest.name)
     for way in ways:
-        os.makedirs(os.path.join(args.out_dir, way), exist_ok=True)
-
+        os.makedirs(os.path.join(out_dir, way), exist_ok=True)
     started = datetime.datetime.now()
     load_start = load_average()
-    runner = Runner(args)
-    print('pvgpu bench: %s; %d repetition(s), interleaved; host ICD %s%s' % (
-        ', '.join([w.name for w in workloads] + (['memory'] if memory_guests else [])), repetitions,
+    runner = Runner(args, guest, out_dir)
+    print('pvgpu bench, guest %s: %s; %d repetition(s), interleaved; host ICD %s%s' % (
+        guest.title(), ', '.join([w.name for w in workloads] + (['memory'] if memory_guests else [])), repetitions,
         args.host_icd, '; pvgpu run ' + ' '.join(args.pvgpu_arg) if args.pvgpu_arg else ''))
-    print('logs under %s; load average %s' % (args.out_dir, load_start))
+    print('logs under %s; load average %s' % (out_dir, load_start))
     sys.stdout.flush()
 
     results = {}
@@ -810,12 +899,9 @@ def main():
     finished = datetime.datetime.now()
     load_end = load_average()
     table = build_table(results, ways, workloads, memory_guests)
-    legend = ('Medians of %d repetition(s). † = the guest driver with VN_PERF=%s and nothing mapped '
-              '(pvbench --no-map), the only settings under which the reference host serves a guest on '
-              'lavapipe; pvgpu† runs the same settings so that the last ratio compares the hosts alike. '
-              'Ratios are value / value: above 1 is better for rates, below 1 for latencies. '
-              'Round trip and submit + wait are compared with the reference, not with native: lavapipe\'s '
-              'own fence and query waits sleep.' % (repetitions, CRUTCH_PERF))
+    legend = legend_for(guest, runner, repetitions, ways)
+    print()
+    print('guest %s:' % guest.title())
     print()
     print(table)
     print()
@@ -835,38 +921,59 @@ def main():
     machine = args.machine or socket.gethostname()
     slug = re.sub(r'[^A-Za-z0-9_.-]+', '-', machine)
     os.makedirs(args.results_dir, exist_ok=True)
-    path = os.path.join(args.results_dir, '%s-%s.md' % (started.strftime('%Y-%m-%d'), slug))
+    stem = '%s-%s-%s' % (started.strftime('%Y-%m-%d'), slug, guest.name)
+    path = os.path.join(args.results_dir, stem + '.md')
     suffix = 2
     while os.path.exists(path):
-        path = os.path.join(args.results_dir, '%s-%s-%d.md' % (started.strftime('%Y-%m-%d'), slug, suffix))
+        path = os.path.join(args.results_dir, '%s-%d.md' % (stem, suffix))
         suffix += 1
+    if guest.root:
+        guest_line = '- guest: %s, the Debian root %s (%s); the driver says "%s"' % (
+            guest.title(), guest.root, guest.packages, guest.driver_info or 'unknown')
+    else:
+        guest_line = '- guest: %s, a driver of this system (%s), served the 2022 protocol; the driver says "%s"' % (
+            guest.title(), guest.icd, guest.driver_info or 'unknown')
     machine_lines = [
         '- machine: %s; %s, %d cores, %s memory; Linux %s' % (machine, cpu_model(), os.cpu_count() or 0,
                                                                 memory_total(), platform.release()),
-        '- host Vulkan device: %s (ICD %s)' % (runner.device_name or 'unknown', args.host_icd),
-        '- packages: %s' % package_versions(['mesa-vulkan-drivers', 'virgl-server', 'libvulkan1']),
-        '- source: %s; pvgpu %s; guest driver %s' % (args.revision or git_describe(), args.pvgpu, args.guest_icd),
+        '- host Vulkan device: %s (ICD %s)' % (runner.device_names.get('native') or 'unknown', args.host_icd),
+        guest_line,
+        '- reference host: %s' % (
+            'not run' if 'reference' not in ways else
+            '%s\'s virgl_test_server, chrooted, on %s (ICD %s in the root)' % (
+                guest.name, inner_device(runner.device_names.get('reference')) or 'unknown', guest.reference_icd)
+            if guest.root else
+            'virgl_test_server of this system (%s) on the host ICD' % package_of(guest.packages, 'virgl-server')),
+        '- host packages: %s' % package_versions(['mesa-vulkan-drivers', 'virgl-server', 'libvulkan1']),
+        '- source: %s; pvgpu %s' % (args.revision or git_describe(), args.pvgpu),
         '- started %s, finished %s; load average at start %s, at end %s' % (
             started.strftime('%Y-%m-%d %H:%M:%S'), finished.strftime('%H:%M:%S'), load_start, load_end),
         '- mode: %s, %d repetition(s), workloads in the order run, ways interleaved within each' % (
             'quick' if args.quick else 'full', repetitions),
     ]
     command_lines = ['- run.py: `%s`' % ' '.join(shlex.quote(a) for a in sys.argv)]
+    pvgpu_run = '%s run --host-icd %s %s' % (args.pvgpu, args.host_icd,
+                                              ''.join(a + ' ' for a in guest.pvgpu_args + args.pvgpu_arg))
+    if guest.root:
+        reference = ('unshare --mount --pid --fork: tmpfs on /tmp; chrooted in %s with %s and /proc, /dev, /sys '
+                     'bound in: VK_ICD_FILENAMES=%s virgl_test_server --venus --use-egl-surfaceless & '
+                     'VN_DEBUG=vtest VK_ICD_FILENAMES=%s timeout %g env VN_PERF=%s CMD --no-map' % (
+                         guest.root, guest.reference_cwd(args), guest.reference_icd, guest.icd, args.timeout,
+                         guest.crutch_perf))
+    else:
+        reference = ('unshare --mount --pid --fork: tmpfs on /tmp; VK_ICD_FILENAMES=%s virgl_test_server --venus '
+                     '--use-egl-surfaceless & VN_DEBUG=vtest VK_ICD_FILENAMES=%s VN_PERF=%s timeout %g CMD --no-map'
+                     % (args.host_icd, guest.icd, guest.crutch_perf, args.timeout))
     wrappers = {
         'native': 'VK_ICD_FILENAMES=%s timeout %g CMD' % (args.host_icd, args.timeout),
-        'reference': 'unshare --mount --pid --fork: tmpfs on /tmp; VK_ICD_FILENAMES=%s virgl_test_server --venus '
-                     '--use-egl-surfaceless & VN_DEBUG=vtest VK_ICD_FILENAMES=%s VN_PERF=%s timeout %g CMD --no-map'
-                     % (args.host_icd, args.guest_icd, CRUTCH_PERF, args.timeout),
-        'pvgpu': 'timeout %g %s run --host-icd %s --guest-icd %s %s-- CMD' % (
-            args.timeout, args.pvgpu, args.host_icd, args.guest_icd, ''.join(a + ' ' for a in args.pvgpu_arg)),
-        'pvgpu-crutch': 'VN_PERF=%s timeout %g %s run --host-icd %s --guest-icd %s %s-- CMD --no-map' % (
-            CRUTCH_PERF, args.timeout, args.pvgpu, args.host_icd, args.guest_icd,
-            ''.join(a + ' ' for a in args.pvgpu_arg)),
+        'reference': reference,
+        'pvgpu': 'timeout %g %s-- CMD' % (args.timeout, pvgpu_run),
+        'pvgpu-crutch': 'VN_PERF=%s timeout %g %s-- CMD --no-map' % (guest.crutch_perf, args.timeout, pvgpu_run),
     }
     command_lines += ['- %s: `%s`' % (WAY_TITLES[w], wrappers[w]) for w in ways]
     command_lines += ['- CMD for %s: `%s`' % (name, text) for name, text in runner.commands.items()]
     with open(path, 'w') as f:
-        f.write('# pvgpu benchmarks, %s on %s\n\n' % (started.strftime('%Y-%m-%d'), machine))
+        f.write('# pvgpu benchmarks, %s on %s, guest %s\n\n' % (started.strftime('%Y-%m-%d'), machine, guest.title()))
         f.write('\n'.join(machine_lines) + '\n\n')
         f.write(table + '\n\n' + legend + '\n\n')
         f.write('## Commands\n\n' + '\n'.join(command_lines) + '\n\n')
@@ -879,14 +986,127 @@ def main():
     if args.update_readme:
         for readme_dir in (HERE, ROOT):   # bench/README.md and the project's front page
             update_readme(os.path.join(readme_dir, 'README.md'),
-                          '%s on %s (%s, %d cores; %s), %s mode, load average %s → %s; details in `%s`.\n\n%s\n\n%s' % (
-                              started.strftime('%Y-%m-%d'), machine, cpu_model(), os.cpu_count() or 0,
-                              runner.device_name or 'unknown device', 'quick' if args.quick else 'full',
-                              load_start, load_end, os.path.relpath(path, readme_dir), table, legend))
+                          'Guest %s: %s on %s (%s, %d cores; %s), %s mode, load average %s → %s; details in `%s`.'
+                          '\n\n%s\n\n%s' % (
+                              guest.title(), started.strftime('%Y-%m-%d'), machine, cpu_model(), os.cpu_count() or 0,
+                              runner.device_names.get('native') or 'unknown device',
+                              'quick' if args.quick else 'full', load_start, load_end,
+                              os.path.relpath(path, readme_dir), table, legend), guest.name)
     if failures:
-        print('FAIL: %s' % ', '.join('%s (%s)' % (name, WAY_TITLES[way]) for name, way, _ in failures))
+        print('FAIL (guest %s): %s' % (guest.name, ', '.join('%s (%s)' % (name, WAY_TITLES[way])
+                                                             for name, way, _ in failures)))
         return 1
     return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog='\n\n'.join(__doc__.split('\n\n')[1:]))
+    parser.add_argument('--build-dir', default=os.environ.get('PVGPU_BUILD_DIR') or os.path.join(ROOT, 'build'))
+    parser.add_argument('--guest', default='bookworm',
+                        help='the guest(s) of the pvgpu, pvgpu† and reference† columns, comma-separated, one '
+                        'table each: %s (default %%(default)s)' % ', '.join(GUESTS))
+    parser.add_argument('--pvgpu', help='the pvgpu CLI (default $PVGPU or <build>/pvgpu); the guest roots are '
+                        'guest-roots/NAME beside it')
+    parser.add_argument('--pvbench', help='the benchmark program (default <build>/bench/pvbench)')
+    parser.add_argument('--shader-dir', help='compiled shaders (default: pvbench\'s folder)')
+    parser.add_argument('--guest-icd', help='the bookworm guest\'s Venus driver (default $PVGPU_GUEST_ICD or '
+                        '<build>/guest-driver/virtio_icd.json)')
+    parser.add_argument('--host-icd', default=LAVAPIPE_ICD,
+                        help='the host Vulkan driver, for pvgpu, the bookworm guest\'s reference and the native '
+                        'runs (%(default)s)')
+    parser.add_argument('--pvgpu-arg', action='append', default=[],
+                        help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--portable')
+    parser.add_argument('--only', action='append', default=[],
+                        help='only these workloads (repeatable or comma-separated): ' + ', '.join(WORKLOAD_NAMES))
+    parser.add_argument('--no-reference', action='store_true', help='skip the reference host (and pvgpu†)')
+    parser.add_argument('--quick', action='store_true', help='smaller sizes, one repetition, memory with 1 and 4 guests')
+    parser.add_argument('--repetitions', type=int, help='repetitions of every run (default 3, quick 1)')
+    parser.add_argument('--memory-guests', help='comma-separated guest counts for memory (default 1,4,16)')
+    parser.add_argument('--timeout', type=float, help='seconds per run (default 300, quick 120)')
+    parser.add_argument('--settle', type=float, default=1.0, help='seconds between the last guest ready and '
+                        'the memory sample (%(default)s)')
+    parser.add_argument('--revision', help='what pvgpu was built from, for the results file (default: git describe '
+                        '--dirty of this checkout)')
+    parser.add_argument('--machine', help='machine name in the results file name (default: the host name)')
+    parser.add_argument('--results-dir', default=os.path.join(HERE, 'results'),
+                        help='where <date>-<machine>-<guest>.md goes (%(default)s)')
+    parser.add_argument('--out-dir', help='logs of every run, per guest (default <build>/bench/out)')
+    parser.add_argument('--update-readme', action='store_true',
+                        help='also put each guest\'s table into bench/README.md and README.md between its markers '
+                        '(bookworm: bench:latest; another guest: bench:latest:NAME)')
+    args = parser.parse_args()
+
+    build = os.path.abspath(args.build_dir)
+    explicit_guest_icd = args.guest_icd is not None
+    args.pvgpu = os.path.abspath(args.pvgpu or os.environ.get('PVGPU') or os.path.join(build, 'pvgpu'))
+    args.pvbench = os.path.abspath(args.pvbench or os.path.join(build, 'bench', 'pvbench'))
+    args.shader_dir = os.path.abspath(args.shader_dir or os.path.dirname(args.pvbench))
+    args.guest_icd = os.path.abspath(args.guest_icd or os.environ.get('PVGPU_GUEST_ICD') or
+                                     os.path.join(build, 'guest-driver', 'virtio_icd.json'))
+    args.host_icd = os.path.abspath(args.host_icd)
+    args.out_dir = os.path.abspath(args.out_dir or os.path.join(build, 'bench', 'out'))
+    repetitions = args.repetitions or (1 if args.quick else 3)
+    if args.timeout is None:
+        args.timeout = 120.0 if args.quick else 300.0
+    if args.memory_guests:
+        memory_guests = sorted(set(int(n) for n in args.memory_guests.split(',') if n))
+    else:
+        memory_guests = MEMORY_GUESTS_QUICK if args.quick else MEMORY_GUESTS
+    if 1 not in memory_guests:
+        memory_guests = [1] + memory_guests
+
+    guest_names = [n for n in args.guest.split(',') if n]
+    unknown = [n for n in guest_names if n not in GUESTS]
+    if unknown or not guest_names:
+        parser.error('unknown guest(s) %s; known: %s' % (', '.join(unknown) or '(none)', ', '.join(GUESTS)))
+    if explicit_guest_icd and 'bookworm' not in guest_names:
+        parser.error('--guest-icd names the bookworm guest\'s driver; the roots bring their own')
+    only = [n for item in args.only for n in item.split(',') if n]
+    unknown = [n for n in only if n not in WORKLOAD_NAMES]
+    if unknown:
+        parser.error('unknown workload(s) %s; known: %s' % (', '.join(unknown), ', '.join(WORKLOAD_NAMES)))
+    workloads = [w for w in WORKLOADS if not only or w.name in only]
+    if only and 'memory' not in only:
+        memory_guests = []
+    reference = not args.no_reference
+    ways = ['native'] + (['reference'] if reference else []) + ['pvgpu'] + (['pvgpu-crutch'] if reference else [])
+
+    problems = []
+    for what, path in (('pvbench', args.pvbench), ('pvgpu', args.pvgpu)):
+        if not os.access(path, os.X_OK):
+            problems.append('%s missing at %s; build with ninja -C %s' % (what, path, build))
+    for shader in ('cube.vert.spv', 'cube.frag.spv', 'draw.vert.spv', 'draw.frag.spv', 'saxpy.comp.spv'):
+        if not os.path.isfile(os.path.join(args.shader_dir, shader)):
+            problems.append('shader %s missing in %s' % (shader, args.shader_dir))
+    if not os.path.isfile(args.host_icd):
+        problems.append('host ICD %s missing' % args.host_icd)
+    guests = []
+    for name in dict.fromkeys(guest_names):
+        guest = Guest(name, args)
+        problems += guest.problems(args, reference)
+        guests.append(guest)
+    for path in (args.pvbench, args.shader_dir, args.out_dir, args.guest_icd):
+        if path == '/tmp' or path.startswith('/tmp/'):
+            problems.append('%s is under /tmp, which the guest runs hide; use another build dir' % path)
+    tools = ['timeout']
+    if reference:
+        tools += ['unshare', 'bash'] + (['chroot'] if any(g.root for g in guests) else [])
+        tools += ['virgl_test_server'] if any(not g.root for g in guests) else []
+    problems += ['%s not found%s' % (t, ' (--no-reference skips the reference)' if t != 'timeout' else '')
+                 for t in tools if not shutil.which(t)]
+    if problems:
+        for p in problems:
+            print('FAIL: %s' % p, file=sys.stderr)
+        return 1
+
+    rc = 0
+    for i, guest in enumerate(guests):
+        if i:
+            print()
+        rc |= run_guest(args, guest, workloads, memory_guests, repetitions, ways)
+    return rc
 
 
 if __name__ == '__main__':
