@@ -6,8 +6,13 @@ ABI: it links libvirglrenderer.so.1 dynamically. Here it runs with the build's c
 directory first on LD_LIBRARY_PATH, `--venus`, in a private mount and pid namespace with its own
 /tmp (the driver's socket path is fixed), and every guest program (tests/guest) runs against it on
 the Venus guest driver. Each program must pass with digests identical to a native run on the
-same host ICD, and the server's log must show that it ran on PearVisor GPU's library and that no
-context went fatal.
+same host ICD, and the server's log must show that it ran on PearVisor GPU's library, serving
+the 2022 protocol generation, and that no context went fatal.
+
+The pairing is bookworm's: virgl_test_server 0.10.4 frames vtest as Mesa 22.3.6 does (8-word
+batch headers), and the guest is that driver (build/guest-driver), which accepts only the 2022
+generation's capset (wire format 0). The library serves current guests unless its environment
+says PVGPU_PROTOCOL=2022, so the server gets that.
 
 Environment: PVGPU_BUILD_DIR (default <project root>/build), PVGPU_GUEST_ICD (default
 $PVGPU_BUILD_DIR/guest-driver/virtio_icd.json).
@@ -26,6 +31,8 @@ import run_suite  # noqa: E402  (the guest suite's program list and process help
 
 # What our library prints at virgl_renderer_init: proof the server did not load Debian's.
 OUR_LIBRARY_LINE = 'virglrenderer: PearVisor GPU initialized'
+# ...and the generation it serves, which must be the 22.3.6 driver's.
+SERVED_2022 = re.compile(r'virglrenderer: PearVisor GPU initialized .*, serving wire format 0 ')
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
 SANITIZER_LINE = re.compile(r'(ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer)')
 
@@ -104,6 +111,7 @@ def main():
         # Debian's server on our library; 0.10.4 reports a plain disconnect as INPUT_READ, so
         # only these two mean the guest was dropped.
         env['PVGPU_SERVER_LIBRARY_PATH'] = lib_dir
+        env['PVGPU_PROTOCOL'] = '2022'
         env['PVGPU_SERVER_DROPPED'] = '^client failed: VTEST_CLIENT_ERROR_(COMMAND_DISPATCH|CONTEXT)'
         command = unshare + ['bash', run_suite.VIRGL_TEST_SERVER_SCRIPT, server_log, args.host_icd,
                              guest_icd, '%g' % args.timeout, program]
@@ -120,6 +128,9 @@ def main():
         if OUR_LIBRARY_LINE not in server_text:
             compat.status = 'fail'
             compat.note = 'server did not load our library'
+        elif not SERVED_2022.search(server_text):
+            compat.status = 'fail'
+            compat.note = 'our library did not serve the 2022 generation (PVGPU_PROTOCOL=2022)'
         problems = FATAL_LINE.findall(server_text) + SANITIZER_LINE.findall(server_text)
         if problems and compat.status == 'pass':
             compat.status = 'fail'

@@ -1,8 +1,10 @@
 /* The virglrenderer-compatible library's entry points as a VMM calls them, beyond what
  * virgl_test_server exercises: capsets, contexts, host and guest blobs (export, map), global
  * fences and per-ring context fences with their poll fds, in both fence callback modes, and the
- * OpenGL entry points failing cleanly. Linked against build/src/compat/libvirglrenderer.so.1.
- * TAP output. */
+ * OpenGL entry points failing cleanly. The library serves current Venus guests unless
+ * PVGPU_PROTOCOL=2022 is set when it is initialized: each generation's capset and the command
+ * only the 2022 generation has are checked. Linked against
+ * build/src/compat/libvirglrenderer.so.1. TAP output. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "pv_test_tap.h"
+#include "pv_test_vtest_client.h"
 #include "virglrenderer.h"
 
 
@@ -53,9 +56,56 @@ static bool readable(int fd, int timeout_ms)
     return fd >= 0 && poll(&p, 1, timeout_ms) == 1;
 }
 
-static void run(bool async)
+/* The 2022 generation's experimental query with a reply stream to answer into: answered (large
+ * ring only) by a 2022 context, fatal for a current one (so a failure there can only be the
+ * generation's refusal). */
+static void experimental_query(const char *mode, bool gen_2022)
 {
-    const char *mode = async ? "ASYNC_FENCE_CB" : "THREAD_SYNC";
+    check(virgl_renderer_context_create_with_flags(3, 4, 12, "experimental") == 0, "%s: context 3", mode);
+    struct virgl_renderer_resource_create_blob_args args = {
+        .res_handle = 9, .ctx_id = 3, .blob_mem = VIRGL_RENDERER_BLOB_MEM_HOST3D,
+        .blob_flags = VIRGL_RENDERER_BLOB_FLAG_USE_MAPPABLE, .size = 4096,
+    };
+    void *map = NULL;
+    uint64_t size = 0;
+    if (virgl_renderer_resource_create_blob(&args) != 0 || virgl_renderer_resource_map(9, &map, &size) != 0) {
+        check(false, "%s: a mapped reply blob 9 for the experimental query", mode);
+        return;
+    }
+    uint8_t *reply = map;
+    memset(reply, 0xcc, 4096);
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_set_reply_stream(&cs, 9, 0, 4096);
+    pv_test_cs_seek_reply_stream(&cs, 0);
+    pv_test_cs_experimental_features(&cs, PV_TEST_COMMAND_GENERATE_REPLY, 16);
+    const int rc = virgl_renderer_submit_cmd(cs.data, 3, (int)(cs.size / 4));
+    pv_test_cs_fini(&cs);
+    if (gen_2022) {
+        /* type, pDataSize (marker, 16), pData (count 16, then four VkBool32) */
+        uint32_t w[11];
+        memcpy(w, reply, sizeof(w));
+        check(rc == 0 && w[0] == PV_TEST_CMD_vkGetVenusExperimentalFeatureData100000MESA && w[1] == 1 &&
+              w[3] == 16 && w[5] == 16 && w[7] == 0 && w[8] == 0 && w[9] == 1 && w[10] == 0 && reply[44] == 0xcc,
+              "%s: the experimental query is answered: large ring only", mode);
+    } else {
+        check(rc != 0, "%s: the experimental query is refused (the context is fatal)", mode);
+    }
+    virgl_renderer_resource_unmap(9);
+    virgl_renderer_resource_unref(9);
+    virgl_renderer_context_destroy(3);
+}
+
+static void run(bool async, const char *protocol)
+{
+    char mode[64];
+    snprintf(mode, sizeof(mode), "%s, %s%s", async ? "ASYNC_FENCE_CB" : "THREAD_SYNC",
+             protocol ? "PVGPU_PROTOCOL=" : "PVGPU_PROTOCOL unset", protocol ? protocol : "");
+    const bool gen_2022 = protocol && !strcmp(protocol, "2022");
+    if (protocol)
+        setenv("PVGPU_PROTOCOL", protocol, 1);
+    else
+        unsetenv("PVGPU_PROTOCOL");
     struct virgl_renderer_callbacks cbs = {
         .version = 3,
         .write_fence = write_fence,
@@ -69,12 +119,18 @@ static void run(bool async)
 
     uint32_t max_ver = 99, max_size = 0;
     virgl_renderer_get_cap_set(4, &max_ver, &max_size);
-    check(max_ver == 0 && max_size >= 152 && max_size % 4 == 0,
-          "%s: Venus capset: version 0, %u bytes", mode, max_size);
-    uint32_t caps[1024] = { 0xffffffffu };
+    const uint32_t want_size = gen_2022 ? PV_TEST_CAPSET_BYTES_2022 : PV_TEST_CAPSET_BYTES_CURRENT;
+    check(max_ver == 0 && max_size == want_size, "%s: Venus capset: version 0, %u bytes (expected %u)", mode,
+          max_size, want_size);
+    uint32_t caps[1024];
+    memset(caps, 0xee, sizeof(caps));
     virgl_renderer_fill_caps(4, 0, caps);
-    check(caps[0] == 0 && caps[1] >= 0x00401000u, "%s: fill_caps: wire format 0, vk.xml %#x", mode,
-          caps[1]);
+    const char *mismatch = pv_test_capset_mismatch(
+        caps, want_size, gen_2022 ? PV_TEST_GENERATION_2022 : PV_TEST_GENERATION_CURRENT);
+    check(!mismatch && caps[want_size / 4] == 0xeeeeeeeeu,
+          "%s: fill_caps: wire format %u, venus spec %u, %u bytes written%s%s", mode,
+          caps[PV_TEST_CAPSET_WIRE_FORMAT], caps[PV_TEST_CAPSET_VENUS_SPEC], want_size,
+          mismatch ? "; " : "", mismatch ? mismatch : "");
     virgl_renderer_get_cap_set(1, &max_ver, &max_size);
     check(max_ver == 0 && max_size == 0, "%s: no virgl capset", mode);
 
@@ -146,6 +202,7 @@ static void run(bool async)
     check(virgl_renderer_submit_cmd(garbage, 1, 2) != 0, "%s: an unknown command fails", mode);
     check(virgl_renderer_submit_cmd(garbage, 99, 2) != 0, "%s: submit to an unknown context",
           mode);
+    experimental_query(mode, gen_2022);
 
     /* Fences: a global one and ring 0 retire at once, ring 3 in order after the queues. */
     check(virgl_renderer_context_create_with_flags(2, 4, 5, "fence") == 0, "%s: context 2", mode);
@@ -209,7 +266,9 @@ static void run(bool async)
 
 int main(void)
 {
-    run(false);
-    run(true);
+    /* Current guests by default and when asked for by name; the 2022 generation on request. */
+    run(false, NULL);
+    run(true, "current");
+    run(false, "2022");
     return tap_done();
 }

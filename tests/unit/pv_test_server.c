@@ -45,7 +45,7 @@ static bool socket_accepts(const char *path)
     return ok;
 }
 
-int pv_test_server_start(struct pv_test_server *server, const char *pvgpu)
+int pv_test_server_start(struct pv_test_server *server, const char *pvgpu, const char *protocol)
 {
     memset(server, 0, sizeof(*server));
     server->pid = -1;
@@ -88,7 +88,11 @@ int pv_test_server_start(struct pv_test_server *server, const char *pvgpu)
             _exit(127);
         dup2(log_fd, STDERR_FILENO);
         dup2(log_fd, STDOUT_FILENO);
-        execl(pvgpu, pvgpu, "serve", "--socket", server->socket_path, (char *)NULL);
+        if (protocol)
+            execl(pvgpu, pvgpu, "serve", "--socket", server->socket_path, "--protocol", protocol,
+                  (char *)NULL);
+        else
+            execl(pvgpu, pvgpu, "serve", "--socket", server->socket_path, (char *)NULL);
         fprintf(stderr, "test: exec %s: %s\n", pvgpu, strerror(errno));
         _exit(127);
     }
@@ -155,6 +159,45 @@ char *pv_test_server_log_since(const struct pv_test_server *server, size_t from)
     if (f)
         fclose(f);
     return text;
+}
+
+char *pv_test_server_wait_log(const struct pv_test_server *server, size_t from, const char *needle,
+                              int timeout_ms)
+{
+    const int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char *log = pv_test_server_log_since(server, from);
+        const char *hit = strstr(log, needle);
+        char *line = NULL;
+        if (hit) {
+            const char *start = hit;
+            while (start > log && start[-1] != '\n')
+                start--;
+            const char *end = strchr(hit, '\n');
+            line = strndup(start, end ? (size_t)(end - start) : strlen(start));
+        }
+        free(log);
+        if (line || now_ms() > deadline)
+            return line;
+        usleep(10 * 1000);
+    }
+}
+
+long pv_test_server_context_of(const struct pv_test_server *server, size_t from, const char *name,
+                               int timeout_ms)
+{
+    char needle[256];
+    snprintf(needle, sizeof(needle), ": created for \"%s\"", name);
+    char *line = pv_test_server_wait_log(server, from, needle, timeout_ms);
+    if (!line)
+        return -1;
+    /* "pvgpu[PID]: context N: created for ..." */
+    long id = -1;
+    const char *context = strstr(line, "context ");
+    if (context)
+        id = strtol(context + 8, NULL, 10);
+    free(line);
+    return id;
 }
 
 void pv_test_server_print_log(const struct pv_test_server *server, size_t from)

@@ -18,9 +18,10 @@ struct pv_test_server {
 /* The pvgpu executable: $PVGPU if set, else argv1 if given, else NULL. */
 const char *pv_test_pvgpu_path(const char *argv1);
 
-/* Starts `<pvgpu> serve --socket <dir>/vtest.sock` and waits until the socket accepts connections.
- * Returns 0 or -1 (with the reason and the log printed). */
-int pv_test_server_start(struct pv_test_server *server, const char *pvgpu);
+/* Starts `<pvgpu> serve --socket <dir>/vtest.sock [--protocol <protocol>]` and waits until the
+ * socket accepts connections. protocol NULL leaves the choice to the server's default. Returns 0
+ * or -1 (with the reason and the log printed). */
+int pv_test_server_start(struct pv_test_server *server, const char *pvgpu, const char *protocol);
 
 /* True while the server process has not exited. */
 bool pv_test_server_alive(struct pv_test_server *server);
@@ -30,6 +31,17 @@ size_t pv_test_server_log_size(const struct pv_test_server *server);
 
 /* Log text from byte offset `from` on (malloc'd, NUL-terminated; "" if unreadable). */
 char *pv_test_server_log_since(const struct pv_test_server *server, size_t from);
+
+/* Waits up to timeout_ms for a log line, from byte offset `from` on, that contains needle.
+ * Returns the line (malloc'd, without its newline) or NULL. */
+char *pv_test_server_wait_log(const struct pv_test_server *server, size_t from, const char *needle,
+                              int timeout_ms);
+
+/* The context number the server gave the guest that sent CREATE_RENDERER `name` and
+ * CONTEXT_INIT, from its "context N: created for \"name\"" line at or after `from`; -1 if there
+ * is none within timeout_ms. */
+long pv_test_server_context_of(const struct pv_test_server *server, size_t from, const char *name,
+                               int timeout_ms);
 
 /* Prints the log from `from` on to stderr, each line indented, for failure reports. */
 void pv_test_server_print_log(const struct pv_test_server *server, size_t from);

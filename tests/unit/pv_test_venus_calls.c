@@ -49,10 +49,16 @@ int pv_test_check_reply_end(const uint8_t *reply, size_t size, const char *comma
 /* vkCreateInstance with the reply flag; expects VK_SUCCESS and the id echoed. */
 int pv_test_create_instance(struct pv_test_guest *guest, uint64_t id, uint64_t position)
 {
+    return pv_test_create_instance_api(guest, id, PV_TEST_API_VERSION_1_1, position);
+}
+
+int pv_test_create_instance_api(struct pv_test_guest *guest, uint64_t id, uint32_t api_version,
+                                uint64_t position)
+{
     struct pv_test_cs cs;
     const uint8_t *reply;
     pv_test_cs_init(&cs);
-    pv_test_cs_create_instance(&cs, PV_TEST_COMMAND_GENERATE_REPLY, "pvgpu-test", PV_TEST_API_VERSION_1_1, id);
+    pv_test_cs_create_instance(&cs, PV_TEST_COMMAND_GENERATE_REPLY, "pvgpu-test", api_version, id);
     int ret = pv_test_guest_call(guest, &cs, position, &reply);
     pv_test_cs_fini(&cs);
     if (ret)

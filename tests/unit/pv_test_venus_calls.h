@@ -16,8 +16,11 @@ int pv_test_guest_submit(struct pv_test_guest *guest, const struct pv_test_cs *c
 /* Fails unless reply[size] still holds the canary: the host wrote no more than size bytes. */
 int pv_test_check_reply_end(const uint8_t *reply, size_t size, const char *command);
 
-/* vkCreateInstance: expects VK_SUCCESS, marker 1 and the id echoed (24 bytes). */
+/* vkCreateInstance for Vulkan 1.1: expects VK_SUCCESS, marker 1 and the id echoed (24 bytes). */
 int pv_test_create_instance(struct pv_test_guest *guest, uint64_t id, uint64_t position);
+/* The same for another apiVersion. */
+int pv_test_create_instance_api(struct pv_test_guest *guest, uint64_t id, uint32_t api_version,
+                                uint64_t position);
 
 /* vkDestroyInstance: expects the bare command type (4 bytes). */
 int pv_test_destroy_instance(struct pv_test_guest *guest, uint64_t id, uint64_t position);

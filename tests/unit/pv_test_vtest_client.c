@@ -37,6 +37,7 @@ static int64_t now_ms(void)
 }
 
 static enum pv_test_generation connection_generation = PV_TEST_GENERATION_CURRENT;
+static bool connection_follows_host;
 
 const char *pv_test_generation_name(enum pv_test_generation generation)
 {
@@ -46,6 +47,18 @@ const char *pv_test_generation_name(enum pv_test_generation generation)
 void pv_test_vtest_set_generation(enum pv_test_generation generation)
 {
     connection_generation = generation;
+    connection_follows_host = false;
+}
+
+void pv_test_vtest_follow_host_generation(void)
+{
+    connection_follows_host = true;
+}
+
+static void set_connection_generation(struct pv_test_vtest *vtest, enum pv_test_generation generation)
+{
+    vtest->generation = generation;
+    vtest->batch_header_words = generation == PV_TEST_GENERATION_2022 ? 8 : 6;
 }
 
 enum pv_test_generation pv_test_vtest_generation(void)
@@ -53,12 +66,60 @@ enum pv_test_generation pv_test_vtest_generation(void)
     return connection_generation;
 }
 
+const char *pv_test_capset_mismatch(const uint32_t *caps, uint32_t size,
+                                    enum pv_test_generation generation)
+{
+    static char why[160];
+    const bool current = generation == PV_TEST_GENERATION_CURRENT;
+    static const char *const names[] = {
+        [PV_TEST_CAPSET_WIRE_FORMAT] = "wire_format_version",
+        [PV_TEST_CAPSET_VK_XML_VERSION] = "vk_xml_version",
+        [PV_TEST_CAPSET_COMMAND_SERIALIZATION_SPEC] = "vk_ext_command_serialization_spec_version",
+        [PV_TEST_CAPSET_VENUS_SPEC] = "vk_mesa_venus_protocol_spec_version",
+        [PV_TEST_CAPSET_BLOB_ID_0] = "supports_blob_id_0",
+        [PV_TEST_CAPSET_ALLOW_WAIT_SYNCS] = "allow_vk_wait_syncs",
+        [PV_TEST_CAPSET_MULTIPLE_TIMELINES] = "supports_multiple_timelines",
+        [PV_TEST_CAPSET_USE_GUEST_VRAM] = "use_guest_vram",
+    };
+    const struct {
+        enum pv_test_capset_word word;
+        uint32_t want;
+    } fields[] = {
+        { PV_TEST_CAPSET_WIRE_FORMAT, current ? 1 : 0 },
+        { PV_TEST_CAPSET_VK_XML_VERSION, (1u << 22) | (3u << 12) | 309u },
+        { PV_TEST_CAPSET_COMMAND_SERIALIZATION_SPEC, current ? 1 : 0 },
+        { PV_TEST_CAPSET_VENUS_SPEC, current ? 2 : 100000 },
+        { PV_TEST_CAPSET_BLOB_ID_0, 1 },
+        { PV_TEST_CAPSET_ALLOW_WAIT_SYNCS, 1 },
+        { PV_TEST_CAPSET_MULTIPLE_TIMELINES, current ? 1 : 0 },
+        { PV_TEST_CAPSET_USE_GUEST_VRAM, 0 },
+    };
+    const uint32_t want_size = current ? PV_TEST_CAPSET_BYTES_CURRENT : PV_TEST_CAPSET_BYTES_2022;
+    if (size != want_size) {
+        snprintf(why, sizeof(why), "%u bytes, not %u", size, want_size);
+        return why;
+    }
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (fields[i].word * 4 >= size)
+            continue;
+        if (caps[fields[i].word] != fields[i].want) {
+            snprintf(why, sizeof(why), "%s is %#x, not %#x", names[fields[i].word], caps[fields[i].word],
+                     fields[i].want);
+            return why;
+        }
+    }
+    bool mask = false;
+    for (int i = 0; i < 32; i++)
+        mask |= caps[PV_TEST_CAPSET_EXTENSION_MASK + i] != 0;
+    return mask ? NULL : "the extension mask is empty";
+}
+
 int pv_test_vtest_connect(struct pv_test_vtest *vtest, const char *path, int timeout_ms)
 {
     memset(vtest, 0, sizeof(*vtest));
     vtest->fd = -1;
-    vtest->generation = connection_generation;
-    vtest->batch_header_words = connection_generation == PV_TEST_GENERATION_2022 ? 8 : 6;
+    set_connection_generation(vtest, connection_generation);
+    vtest->follows_host_generation = connection_follows_host;
 
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(addr.sun_path))
@@ -178,8 +239,16 @@ int pv_test_vtest_ping(struct pv_test_vtest *vtest)
 
 int pv_test_vtest_roundtrip(struct pv_test_vtest *vtest)
 {
-    if (send_request(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, NULL, 0))
-        return -1;
+    return pv_test_vtest_ping_send(vtest) || pv_test_vtest_ping_answer(vtest) ? -1 : 0;
+}
+
+int pv_test_vtest_ping_send(struct pv_test_vtest *vtest)
+{
+    return send_request(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, NULL, 0);
+}
+
+int pv_test_vtest_ping_answer(struct pv_test_vtest *vtest)
+{
     return read_reply_header(vtest, PV_TEST_VCMD_PING_PROTOCOL_VERSION, 0, "PING_PROTOCOL_VERSION reply");
 }
 
@@ -264,6 +333,9 @@ int pv_test_vtest_handshake(struct pv_test_vtest *vtest, const char *name)
         return -1;
     if (!valid)
         return complain("GET_CAPSET 4 v0: host answered invalid");
+    if (vtest->follows_host_generation && vtest->capset_size >= 4 && vtest->capset[PV_TEST_CAPSET_WIRE_FORMAT] <= 1)
+        set_connection_generation(vtest, vtest->capset[PV_TEST_CAPSET_WIRE_FORMAT] == 1
+                                              ? PV_TEST_GENERATION_CURRENT : PV_TEST_GENERATION_2022);
     /* The 2022 driver reads through allow_vk_wait_syncs, current ones through use_guest_vram,
      * and each accepts only its own wire format. */
     const bool current = vtest->generation == PV_TEST_GENERATION_CURRENT;
@@ -650,6 +722,141 @@ void pv_test_cs_seek_reply_stream(struct pv_test_cs *cs, uint64_t position)
     pv_test_cs_u64(cs, position);
 }
 
+void pv_test_cs_experimental_features(struct pv_test_cs *cs, uint32_t flags, uint64_t size)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkGetVenusExperimentalFeatureData100000MESA, flags);
+    pv_test_cs_marker(cs, true);   /* pDataSize, in/out */
+    pv_test_cs_u64(cs, size);
+    pv_test_cs_array_size(cs, size); /* pData: an output, so only its capacity */
+}
+
+void pv_test_cs_submit_virtqueue_seqno(struct pv_test_cs *cs, uint64_t ring, uint64_t seqno)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkSubmitVirtqueueSeqnoMESA, 0);
+    pv_test_cs_u64(cs, ring);
+    pv_test_cs_u64(cs, seqno);
+}
+
+void pv_test_cs_wait_virtqueue_seqno(struct pv_test_cs *cs, uint64_t seqno)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkWaitVirtqueueSeqnoMESA, 0);
+    pv_test_cs_u64(cs, seqno);
+}
+
+void pv_test_cs_wait_ring_seqno(struct pv_test_cs *cs, uint64_t ring, uint64_t seqno)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkWaitRingSeqnoMESA, 0);
+    pv_test_cs_u64(cs, ring);
+    pv_test_cs_u64(cs, seqno);
+}
+
+void pv_test_cs_create_device(struct pv_test_cs *cs, uint32_t flags, uint64_t physical_device,
+                              bool timeline_semaphores, uint64_t device)
+{
+    const float priority = 1.0f;
+    pv_test_cs_command(cs, PV_TEST_CMD_vkCreateDevice, flags);
+    pv_test_cs_handle(cs, physical_device);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_CREATE_INFO);
+    pv_test_cs_marker(cs, timeline_semaphores); /* pNext */
+    if (timeline_semaphores) {
+        pv_test_cs_u32(cs, PV_TEST_STYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES);
+        pv_test_cs_marker(cs, false);
+        pv_test_cs_u32(cs, 1);    /* timelineSemaphore */
+    }
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, 1);        /* queueCreateInfoCount */
+    pv_test_cs_array_size(cs, 1); /* pQueueCreateInfos */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_QUEUE_CREATE_INFO);
+    pv_test_cs_marker(cs, false); /* pNext */
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, 0);        /* queueFamilyIndex */
+    pv_test_cs_u32(cs, 1);        /* queueCount */
+    pv_test_cs_array_size(cs, 1); /* pQueuePriorities */
+    pv_test_cs_bytes(cs, &priority, sizeof(priority));
+    pv_test_cs_u32(cs, 0);        /* enabledLayerCount */
+    pv_test_cs_array_size(cs, 0);
+    pv_test_cs_u32(cs, 0);        /* enabledExtensionCount */
+    pv_test_cs_array_size(cs, 0);
+    pv_test_cs_marker(cs, false); /* pEnabledFeatures */
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pDevice */
+    pv_test_cs_handle(cs, device);
+}
+
+void pv_test_cs_get_device_queue2(struct pv_test_cs *cs, uint64_t device, uint32_t ring_idx,
+                                  uint64_t queue)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkGetDeviceQueue2, 0);
+    pv_test_cs_handle(cs, device);
+    pv_test_cs_marker(cs, true);  /* pQueueInfo */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_QUEUE_INFO_2);
+    if (ring_idx) {
+        pv_test_cs_marker(cs, true);
+        pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA);
+        pv_test_cs_marker(cs, false);
+        pv_test_cs_u32(cs, ring_idx);
+    } else {
+        pv_test_cs_marker(cs, false);
+    }
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, 0);        /* queueFamilyIndex */
+    pv_test_cs_u32(cs, 0);        /* queueIndex */
+    pv_test_cs_marker(cs, true);  /* pQueue */
+    pv_test_cs_handle(cs, queue);
+}
+
+void pv_test_cs_create_ring(struct pv_test_cs *cs, uint64_t ring, uint32_t res_id,
+                            const struct pv_test_ring_options *options)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkCreateRingMESA, 0);
+    pv_test_cs_u64(cs, ring);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_RING_CREATE_INFO_MESA);
+    /* The chain's sTypes nest first; each struct's own members follow in reverse order. */
+    const bool monitor = options && options->monitor_period_us;
+    const bool priority = options && options->priority;
+    if (monitor) {
+        pv_test_cs_marker(cs, true);
+        pv_test_cs_u32(cs, PV_TEST_STYPE_RING_MONITOR_INFO_MESA);
+    }
+    if (priority) {
+        pv_test_cs_marker(cs, true);
+        pv_test_cs_u32(cs, PV_TEST_STYPE_RING_PRIORITY_INFO_MESA);
+    }
+    pv_test_cs_marker(cs, false);
+    if (priority)
+        pv_test_cs_u32(cs, (uint32_t)options->priority_value);
+    if (monitor)
+        pv_test_cs_u32(cs, options->monitor_period_us);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, res_id);
+    pv_test_cs_u64(cs, 0);        /* offset */
+    pv_test_cs_u64(cs, PV_TEST_RING_BLOB_SIZE);
+    pv_test_cs_u64(cs, options && options->idle_timeout_ns ? options->idle_timeout_ns : 1000000);
+    pv_test_cs_u64(cs, PV_TEST_RING_HEAD);
+    pv_test_cs_u64(cs, PV_TEST_RING_TAIL);
+    pv_test_cs_u64(cs, PV_TEST_RING_STATUS);
+    pv_test_cs_u64(cs, PV_TEST_RING_BUFFER);
+    pv_test_cs_u64(cs, PV_TEST_RING_BUFFER_SIZE);
+    pv_test_cs_u64(cs, PV_TEST_RING_EXTRA);
+    pv_test_cs_u64(cs, 4);        /* extraSize */
+}
+
+void pv_test_cs_notify_ring(struct pv_test_cs *cs, uint64_t ring, uint32_t seqno)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkNotifyRingMESA, 0);
+    pv_test_cs_u64(cs, ring);
+    pv_test_cs_u32(cs, seqno);
+    pv_test_cs_u32(cs, 0);        /* flags */
+}
+
+void pv_test_cs_destroy_ring(struct pv_test_cs *cs, uint64_t ring)
+{
+    pv_test_cs_command(cs, PV_TEST_CMD_vkDestroyRingMESA, 0);
+    pv_test_cs_u64(cs, ring);
+}
+
 /* Reader */
 
 void pv_test_reader_init(struct pv_test_reader *reader, const void *data, size_t size)
@@ -744,4 +951,79 @@ int pv_test_guest_call(struct pv_test_guest *guest, const struct pv_test_cs *com
     if (ret == 0)
         *reply = stream + position;
     return ret;
+}
+
+/* Rings */
+
+int pv_test_ring_start(struct pv_test_guest *guest, uint64_t id,
+                       const struct pv_test_ring_options *options, struct pv_test_ring *ring)
+{
+    memset(ring, 0, sizeof(*ring));
+    ring->id = id;
+    ring->blob.fd = -1;
+    if (pv_test_vtest_create_blob(&guest->vtest, PV_TEST_BLOB_TYPE_HOST3D, PV_TEST_BLOB_FLAG_MAPPABLE,
+                                  PV_TEST_RING_BLOB_SIZE, 0, &ring->blob))
+        return -1;
+    /* The drivers zero the ring before they create it. */
+    memset(ring->blob.map, 0, PV_TEST_RING_BLOB_SIZE);
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_create_ring(&cs, id, ring->blob.res_id, options);
+    int ret = cs.out_of_memory ? complain("out of memory encoding vkCreateRingMESA")
+                               : pv_test_vtest_submit(&guest->vtest, cs.data, cs.size);
+    pv_test_cs_fini(&cs);
+    if (ret == 0)
+        ret = pv_test_vtest_roundtrip(&guest->vtest);
+    if (ret)
+        pv_test_ring_unmap(ring);
+    return ret;
+}
+
+uint32_t pv_test_ring_load(const struct pv_test_ring *ring, uint32_t offset)
+{
+    return __atomic_load_n((const uint32_t *)((const uint8_t *)ring->blob.map + offset), __ATOMIC_SEQ_CST);
+}
+
+void pv_test_ring_store(struct pv_test_ring *ring, uint32_t offset, uint32_t value)
+{
+    __atomic_store_n((uint32_t *)((uint8_t *)ring->blob.map + offset), value, __ATOMIC_SEQ_CST);
+}
+
+int pv_test_ring_write(struct pv_test_guest *guest, struct pv_test_ring *ring, const void *data,
+                       size_t size)
+{
+    if (size % 4 || size > PV_TEST_RING_BUFFER_SIZE)
+        return complain("a ring submission of %zu bytes: whole words, at most the buffer", size);
+    if ((uint32_t)(ring->tail + size - pv_test_ring_load(ring, PV_TEST_RING_HEAD)) > PV_TEST_RING_BUFFER_SIZE)
+        return complain("the ring has no room for %zu bytes (the host has not consumed it)", size);
+    uint8_t *buffer = (uint8_t *)ring->blob.map + PV_TEST_RING_BUFFER;
+    for (size_t i = 0; i < size; i++)
+        buffer[(ring->tail + i) & (PV_TEST_RING_BUFFER_SIZE - 1)] = ((const uint8_t *)data)[i];
+    ring->tail += (uint32_t)size;
+    pv_test_ring_store(ring, PV_TEST_RING_TAIL, ring->tail);
+    if (!(pv_test_ring_load(ring, PV_TEST_RING_STATUS) & PV_TEST_RING_STATUS_IDLE))
+        return 0;
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_notify_ring(&cs, ring->id, ring->tail);
+    int ret = cs.out_of_memory ? complain("out of memory encoding vkNotifyRingMESA")
+                               : pv_test_vtest_submit(&guest->vtest, cs.data, cs.size);
+    pv_test_cs_fini(&cs);
+    return ret;
+}
+
+int pv_test_ring_wait_head(const struct pv_test_ring *ring, uint32_t seqno, int timeout_ms)
+{
+    const int64_t deadline = now_ms() + timeout_ms;
+    while ((int32_t)(pv_test_ring_load(ring, PV_TEST_RING_HEAD) - seqno) < 0) {
+        if (now_ms() >= deadline)
+            return -1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+void pv_test_ring_unmap(struct pv_test_ring *ring)
+{
+    pv_test_blob_unmap(&ring->blob);
 }

@@ -48,6 +48,10 @@ const char *pv_test_generation_name(enum pv_test_generation generation);
 /* The generation that connections made from now on speak (initially the current one). */
 void pv_test_vtest_set_generation(enum pv_test_generation generation);
 enum pv_test_generation pv_test_vtest_generation(void);
+/* Connections made from now on take the generation of the capset the host offers in the
+ * handshake, for a guest that only needs to get past it, whichever server it meets. Until
+ * pv_test_vtest_set_generation. */
+void pv_test_vtest_follow_host_generation(void);
 
 /* The Venus capset, as words. The 2022 generation's ends after supports_multiple_timelines. */
 enum pv_test_capset_word {
@@ -63,6 +67,15 @@ enum pv_test_capset_word {
 };
 #define PV_TEST_CAPSET_BYTES_2022 156u
 #define PV_TEST_CAPSET_BYTES_CURRENT 160u
+/* Compares a Venus capset of size bytes with what this host serves to a generation: its size,
+ * wire format, vk.xml version 1.3 at the patch level of the registry the codec is generated
+ * from (trixie's 1.4.309), the serialization and venus spec versions (2022: 0 and 100000, the
+ * experimental protocol; current: 1 and 2, ring priority), supports_blob_id_0 1, a non-empty
+ * extension mask, allow_vk_wait_syncs 1, supports_multiple_timelines (current only) and, for
+ * current guests, use_guest_vram 0. Returns NULL if all match, else the first difference
+ * (static storage). */
+const char *pv_test_capset_mismatch(const uint32_t *caps, uint32_t size,
+                                    enum pv_test_generation generation);
 
 #define PV_TEST_VTEST_PARAM_MAX_SYNC_QUEUE_COUNT 1
 #define PV_TEST_CAPSET_VENUS 4
@@ -87,8 +100,6 @@ enum pv_test_venus_command {
     PV_TEST_CMD_vkSubmitVirtqueueSeqnoMESA = 251,
     PV_TEST_CMD_vkWaitVirtqueueSeqnoMESA = 252,
     PV_TEST_CMD_vkWaitRingSeqnoMESA = 253,
-    /* The first number past the host's command table: unknown in every generation. */
-    PV_TEST_CMD_FIRST_UNKNOWN = 332,
 };
 #define PV_TEST_COMMAND_GENERATE_REPLY 1u
 #define PV_TEST_STYPE_APPLICATION_INFO 0u
@@ -96,6 +107,7 @@ enum pv_test_venus_command {
 #define PV_TEST_STYPE_DEVICE_QUEUE_CREATE_INFO 2u
 #define PV_TEST_STYPE_DEVICE_CREATE_INFO 3u
 #define PV_TEST_STYPE_DEVICE_QUEUE_INFO_2 1000145003u
+#define PV_TEST_STYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES 1000207000u
 #define PV_TEST_STYPE_RING_CREATE_INFO_MESA 1000384000u
 #define PV_TEST_STYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA 1000384005u
 #define PV_TEST_STYPE_RING_MONITOR_INFO_MESA 1000384006u
@@ -109,6 +121,7 @@ enum pv_test_venus_command {
 struct pv_test_vtest {
     int fd;
     enum pv_test_generation generation;
+    bool follows_host_generation;   /* the handshake sets generation from the capset */
     /* Words per SUBMIT_CMD2 batch header: 8 in the 2022 generation; current guests send 6 (Mesa
      * 25) or 8 (Mesa 26). Connections start with 8 and 6, respectively. */
     uint32_t batch_header_words;
@@ -189,6 +202,9 @@ int pv_test_vtest_sync_wait(struct pv_test_vtest *vtest, uint32_t flags, uint32_
 /* A ping round trip. The host serves a connection in order, so when it returns every earlier
  * submission has been executed and its replies written. */
 int pv_test_vtest_roundtrip(struct pv_test_vtest *vtest);
+/* The two halves of a round trip, for a test that checks what the host does in between. */
+int pv_test_vtest_ping_send(struct pv_test_vtest *vtest);
+int pv_test_vtest_ping_answer(struct pv_test_vtest *vtest);
 
 /* Waits up to timeout_ms for the host to close the connection. Returns 0 once it is closed, -1 if
  * it stays open or the host sends anything. */
@@ -240,9 +256,10 @@ void pv_test_cs_experimental_features(struct pv_test_cs *cs, uint32_t flags, uin
 void pv_test_cs_submit_virtqueue_seqno(struct pv_test_cs *cs, uint64_t ring, uint64_t seqno);
 void pv_test_cs_wait_virtqueue_seqno(struct pv_test_cs *cs, uint64_t seqno);
 void pv_test_cs_wait_ring_seqno(struct pv_test_cs *cs, uint64_t ring, uint64_t seqno);
-/* vkCreateDevice with one queue of family 0, no extensions or features. */
+/* vkCreateDevice with one queue of family 0 and no extensions; timeline_semaphores chains
+ * VkPhysicalDeviceTimelineSemaphoreFeatures to enable them. */
 void pv_test_cs_create_device(struct pv_test_cs *cs, uint32_t flags, uint64_t physical_device,
-                              uint64_t device);
+                              bool timeline_semaphores, uint64_t device);
 /* vkGetDeviceQueue2 for queue 0 of family 0; ring_idx non-zero chains VkDeviceQueueTimelineInfoMESA. */
 void pv_test_cs_get_device_queue2(struct pv_test_cs *cs, uint64_t device, uint32_t ring_idx,
                                   uint64_t queue);
@@ -258,13 +275,16 @@ void pv_test_cs_get_device_queue2(struct pv_test_cs *cs, uint64_t device, uint32
 #define PV_TEST_RING_STATUS_IDLE 1u
 #define PV_TEST_RING_STATUS_FATAL 2u
 #define PV_TEST_RING_STATUS_ALIVE 4u
-/* What the guest chains to vkCreateRingMESA: 0 / false leave a struct out. */
+/* How the guest creates a ring. What it chains to vkCreateRingMESA: 0 / false leave a struct
+ * out. */
 struct pv_test_ring_options {
     uint32_t monitor_period_us;   /* VkRingMonitorInfoMESA.maxReportingPeriodMicroseconds */
     bool priority;                /* VkRingPriorityInfoMESA */
     int32_t priority_value;
+    /* After this long without work the host's worker waits for vkNotifyRingMESA (0: 1 ms). */
+    uint64_t idle_timeout_ns;
 };
-/* vkCreateRingMESA over the layout above, with an idle timeout of 1 ms. */
+/* vkCreateRingMESA over the layout above. */
 void pv_test_cs_create_ring(struct pv_test_cs *cs, uint64_t ring, uint32_t res_id,
                             const struct pv_test_ring_options *options);
 void pv_test_cs_notify_ring(struct pv_test_cs *cs, uint64_t ring, uint32_t seqno);

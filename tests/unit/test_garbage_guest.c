@@ -16,9 +16,12 @@
  * make fatal and tear down; "no" means the garbage came before (no context, so a vtest protocol
  * error is all the log can say). Exit status 0 when every connection ended as expected.
  *
- * Usage: test_garbage_guest [--socket PATH] [--seed N] [--list] [--only CASE[,CASE...]]
- *                           [--no-overlap] [--close-timeout-ms N] [--while-exists PATH [--max-passes N]]
- * One pass runs every case once, then the overlapping pairs. With --while-exists, passes repeat
+ * Usage: test_garbage_guest [--socket PATH] [--protocol current|2022] [--seed N] [--list]
+ *                           [--only CASE[,CASE...]] [--no-overlap] [--close-timeout-ms N]
+ *                           [--while-exists PATH [--max-passes N]]
+ * The valid set-ups in front of the garbage speak the protocol generation of the capset the
+ * server offers, or the one --protocol names (as pvgpu serve --protocol spells it). One pass runs
+ * every case once, then the overlapping pairs. With --while-exists, passes repeat
  * while PATH exists (at most --max-passes, default 20), so that the garbage lasts as long as the
  * well-behaved guests next to it. The seed (default 0x9e3779b9, or $PV_GARBAGE_SEED) makes every
  * random byte reproducible: a case sends the same bytes in every pass. */
@@ -64,7 +67,10 @@
 #define CMD_vkNotifyRingMESA 190u
 #define CMD_vkWriteRingExtraMESA 191u
 #define CMD_vkGetVenusExperimentalFeatureData100000MESA 195u
-#define CMD_FIRST_UNKNOWN 251u
+/* One past the highest command number the host decodes (331 in the current protocol): random
+ * streams pick their first command below it and end with it. Should the table grow past it, the
+ * bare header is a truncated command, which ends the context just as well. */
+#define CMD_FIRST_UNKNOWN 332u
 #define STYPE_RING_CREATE_INFO_MESA 1000384000u
 
 /* vtest ids the client header does not name. */
@@ -487,6 +493,7 @@ static int case_vtest_random(struct conn *c)
         { PV_TEST_VCMD_CONTEXT_INIT, 1 },    { PV_TEST_VCMD_RESOURCE_CREATE_BLOB, 6 },
         { VCMD_SYNC_CREATE, 2 },             { VCMD_SYNC_UNREF, 1 },
         { VCMD_SYNC_WAIT, 5 },               { PV_TEST_VCMD_SUBMIT_CMD2, 12 },
+        { PV_TEST_VCMD_SYNC_READ, 1 },       { PV_TEST_VCMD_SYNC_WRITE, 3 },
         { PV_TEST_VCMD_CREATE_RENDERER, 3 },
     };
     if (setup(c, STAGE_HANDSHAKE))
@@ -748,7 +755,7 @@ static int send_unknown_type(struct conn *c, uint32_t type)
     return 0;
 }
 
-static int case_unknown_251(struct conn *c)
+static int case_unknown_past_table(struct conn *c)
 {
     return send_unknown_type(c, CMD_FIRST_UNKNOWN);
 }
@@ -1477,7 +1484,7 @@ static const struct garbage_case cases[] = {
     { "truncated-instance-id", case_truncated_instance_id },
     { "truncated-create-ring", case_truncated_ring },
     { "truncated-execute-streams", case_truncated_execute },
-    { "unknown-type-251", case_unknown_251 },
+    { "unknown-type-332", case_unknown_past_table },
     { "unknown-type-max", case_unknown_max },
     { "unknown-type-negative", case_unknown_negative },
     { "unknown-flags", case_unknown_flags },
@@ -1666,12 +1673,24 @@ int main(int argc, char **argv)
     bool overlap = true;
     const char *while_exists = NULL;
     unsigned max_passes = 20;
+    const char *protocol = NULL;
+    pv_test_vtest_follow_host_generation();
     const char *seed_env = getenv("PV_GARBAGE_SEED");
     if (seed_env && *seed_env)
         base_seed = strtoull(seed_env, NULL, 0);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
             socket_path = argv[++i];
+        } else if (!strcmp(argv[i], "--protocol") && i + 1 < argc) {
+            protocol = argv[++i];
+            if (!strcmp(protocol, "2022")) {
+                pv_test_vtest_set_generation(PV_TEST_GENERATION_2022);
+            } else if (!strcmp(protocol, "current")) {
+                pv_test_vtest_set_generation(PV_TEST_GENERATION_CURRENT);
+            } else {
+                fprintf(stderr, "--protocol is current or 2022, not '%s'\n", protocol);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             base_seed = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -1689,12 +1708,14 @@ int main(int argc, char **argv)
                 printf("%s\n", cases[k].name);
             return 0;
         } else {
-            fprintf(stderr, "usage: %s [--socket PATH] [--seed N] [--only CASE[,CASE...]] [--no-overlap] "
-                            "[--close-timeout-ms N] [--while-exists PATH [--max-passes N]] [--list]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--socket PATH] [--protocol current|2022] [--seed N] [--only CASE[,CASE...]] "
+                            "[--no-overlap] [--close-timeout-ms N] [--while-exists PATH [--max-passes N]] "
+                            "[--list]\n", argv[0]);
             return 2;
         }
     }
-    printf("garbage guest: socket %s, seed 0x%" PRIx64 "\n", socket_path, base_seed);
+    printf("garbage guest: socket %s, %s protocol, seed 0x%" PRIx64 "\n", socket_path,
+           protocol ? protocol : "the server's", base_seed);
 
     unsigned index = 0;
     int failures = 0;

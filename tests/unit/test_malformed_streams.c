@@ -1,8 +1,12 @@
-/* Malformed Venus command streams against `pvgpu serve`: each case connects a guest, does the
- * driver's handshake, sets up a reply stream and sends one kind of bad stream. The host must log
+/* Malformed Venus command streams against `pvgpu serve`, once per protocol generation (a server
+ * started with --protocol current, then one with --protocol 2022): each case connects a guest,
+ * does the driver's handshake, sets up a reply stream and sends one kind of bad stream, some of
+ * them bad only in one generation (the experimental query is the 2022 generation's; the seqno
+ * commands order rings in the current one). The host must log
  * "context <N> (<guest name>): fatal: <command>: <reason>", drop that guest, and keep serving: a
  * fresh guest then does a full vkCreateInstance exchange, and a bystander guest connected all along
- * still works at the end. Output is TAP; the pvgpu executable comes from $PVGPU or argv[1]. */
+ * still works at the end. Positive cases show the same commands working where they are valid.
+ * Output is TAP; the pvgpu executable comes from $PVGPU or argv[1]. */
 #define _GNU_SOURCE
 #include "pv_test_server.h"
 #include "pv_test_venus_calls.h"
@@ -29,8 +33,22 @@
 #define INSTANCE_ID 0x00005eed10000010ull
 #define NEVER_CREATED_ID 0x00005eed00001234ull
 #define PHYSICAL_DEVICE_ID 0x00005eed20000020ull
+#define RING_ID 0x00005eed60000060ull
+#define OTHER_RING_ID 0x00005eed70000070ull
+#define NEVER_CREATED_RING_ID 0x00005eed00005678ull
+
+/* A monitored ring asks for the ALIVE bit at least this often. */
+#define MONITOR_PERIOD_US 500000u
 
 static struct pv_test_server server;
+static enum pv_test_generation generation;
+
+/* Which servers a case runs against. */
+enum {
+    GEN_CURRENT = 1 << PV_TEST_GENERATION_CURRENT,
+    GEN_2022 = 1 << PV_TEST_GENERATION_2022,
+    GEN_BOTH = GEN_CURRENT | GEN_2022,
+};
 
 /* What the fatal log line of a case must say. */
 struct expectation {
@@ -48,6 +66,9 @@ struct test_case {
     /* Sends the bad stream (after any valid set-up it checks itself). Returns 0, or -1 if the
      * set-up already failed. */
     int (*send)(struct pv_test_guest *guest, struct expectation *expect);
+    unsigned generations;
+    /* If set: checks what the guest sees once the host has dropped it. Returns 0 or -1. */
+    int (*after)(struct pv_test_guest *guest);
 };
 
 static int64_t now_ms(void)
@@ -128,11 +149,57 @@ static int send_unknown_type(struct pv_test_guest *guest, uint32_t type)
     return ret;
 }
 
-static int case_unknown_251(struct pv_test_guest *guest, struct expectation *expect)
+/* The host's command table as `pvgpu commands` lists it: the first number past it and the
+ * first hole in it (0: none), with their decimal spellings for the log checks. */
+static uint32_t first_unknown, first_hole;
+static char first_unknown_text[16], first_hole_text[16];
+
+static int read_command_table(const char *pvgpu)
+{
+    char command[512];
+    snprintf(command, sizeof(command), "'%s' commands", pvgpu);
+    FILE *f = popen(command, "r");
+    if (!f)
+        return pv_test_fail("cannot run %s", command);
+    static bool listed[65536];
+    char line[256];
+    unsigned highest = 0, count = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *end;
+        const unsigned long number = strtoul(line, &end, 10);
+        if (end == line || number >= 65536)
+            continue;
+        listed[number] = true;
+        highest = number > highest ? (unsigned)number : highest;
+        count++;
+    }
+    const int status = pclose(f);
+    if (status != 0 || count < 250)
+        return pv_test_fail("%s: exit status %d, %u commands listed", command, status, count);
+    first_unknown = highest + 1;
+    for (unsigned i = 0; i < highest && !first_hole; i++)
+        first_hole = listed[i] ? 0 : i;
+    snprintf(first_unknown_text, sizeof(first_unknown_text), "%u", first_unknown);
+    snprintf(first_hole_text, sizeof(first_hole_text), "%u", first_hole);
+    fprintf(stderr, "# the host decodes commands 0..%u; first hole: %s\n", highest,
+            first_hole ? first_hole_text : "none");
+    return 0;
+}
+
+static int case_unknown_past_table(struct pv_test_guest *guest, struct expectation *expect)
 {
     expect->starts = "unknown command type ";
-    expect->contains[0] = "251";
-    return send_unknown_type(guest, 251);
+    expect->contains[0] = first_unknown_text;
+    return send_unknown_type(guest, first_unknown);
+}
+
+/* A hole in the numbering (in the current protocol: the host image copy commands of spec
+ * version 3, which this host neither serves nor announces). */
+static int case_unknown_hole(struct pv_test_guest *guest, struct expectation *expect)
+{
+    expect->starts = "unknown command type ";
+    expect->contains[0] = first_hole_text;
+    return send_unknown_type(guest, first_hole);
 }
 
 static int case_unknown_max(struct pv_test_guest *guest, struct expectation *expect)
@@ -301,24 +368,148 @@ static int case_unknown_stype(struct pv_test_guest *guest, struct expectation *e
     return ret;
 }
 
+/* The current generation's seqno commands and the 2022 generation's experimental query. */
+
+static int submit_cs(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs, uint64_t a, uint64_t b),
+                     uint64_t a, uint64_t b)
+{
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    encode(&cs, a, b);
+    int ret = pv_test_guest_submit(guest, &cs);
+    pv_test_cs_fini(&cs);
+    return ret;
+}
+
+static void encode_experimental(struct pv_test_cs *cs, uint64_t size, uint64_t unused)
+{
+    (void)unused;
+    pv_test_cs_seek_reply_stream(cs, 0);
+    pv_test_cs_experimental_features(cs, PV_TEST_COMMAND_GENERATE_REPLY, size);
+}
+
+static void encode_submit_seqno(struct pv_test_cs *cs, uint64_t ring, uint64_t seqno)
+{
+    pv_test_cs_submit_virtqueue_seqno(cs, ring, seqno);
+}
+
+static void encode_wait_virtqueue(struct pv_test_cs *cs, uint64_t seqno, uint64_t unused)
+{
+    (void)unused;
+    pv_test_cs_wait_virtqueue_seqno(cs, seqno);
+}
+
+static void encode_wait_ring(struct pv_test_cs *cs, uint64_t ring, uint64_t seqno)
+{
+    pv_test_cs_wait_ring_seqno(cs, ring, seqno);
+}
+
+/* The ring a case sets up before its bad stream, still mapped when the host drops the guest. */
+static struct pv_test_ring case_ring = { .blob = { .fd = -1 } };
+
+static const struct pv_test_ring_options monitored = { .monitor_period_us = MONITOR_PERIOD_US };
+
+/* Current guests have no experimental query: its features are the protocol now. The guest had
+ * a monitored ring, on which the host must raise FATAL, since a current guest waits on its
+ * rings rather than on the socket. */
+static int case_experimental_current(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (pv_test_ring_start(guest, RING_ID, &monitored, &case_ring))
+        return -1;
+    expect->starts = "vkGetVenusExperimentalFeatureData100000MESA: ";
+    expect->contains[0] = "current protocol";
+    return submit_cs(guest, encode_experimental, 16, 0);
+}
+
+static int after_ring_fatal(struct pv_test_guest *guest)
+{
+    (void)guest;
+    const uint32_t status = pv_test_ring_load(&case_ring, PV_TEST_RING_STATUS);
+    pv_test_ring_unmap(&case_ring);
+    if (!(status & PV_TEST_RING_STATUS_FATAL))
+        return pv_test_fail("the ring's status is %#x after the context went fatal; FATAL (0x2) is not set",
+                            status);
+    return 0;
+}
+
+static int case_wait_virtqueue_outside_ring(struct pv_test_guest *guest, struct expectation *expect)
+{
+    expect->starts = "vkWaitVirtqueueSeqnoMESA: ";
+    expect->contains[0] = "only a ring";
+    return submit_cs(guest, encode_wait_virtqueue, 1, 0);
+}
+
+static int case_submit_seqno_unknown_ring(struct pv_test_guest *guest, struct expectation *expect)
+{
+    expect->starts = "vkSubmitVirtqueueSeqnoMESA: ";
+    expect->contains[0] = "unknown ring";
+    expect->id = NEVER_CREATED_RING_ID;
+    return submit_cs(guest, encode_submit_seqno, NEVER_CREATED_RING_ID, 1);
+}
+
+static int case_wait_ring_unknown_ring(struct pv_test_guest *guest, struct expectation *expect)
+{
+    expect->starts = "vkWaitRingSeqnoMESA: ";
+    expect->contains[0] = "unknown ring";
+    expect->id = NEVER_CREATED_RING_ID;
+    return submit_cs(guest, encode_wait_ring, NEVER_CREATED_RING_ID, 1);
+}
+
+/* A ring that waits for its own seqno would wait forever. */
+static int case_wait_ring_itself(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (pv_test_ring_start(guest, RING_ID, &monitored, &case_ring))
+        return -1;
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_wait_ring_seqno(&cs, RING_ID, case_ring.tail + 64);
+    int ret = cs.out_of_memory ? -1 : pv_test_ring_write(guest, &case_ring, cs.data, cs.size);
+    pv_test_cs_fini(&cs);
+    expect->starts = "vkWaitRingSeqnoMESA: ";
+    expect->contains[0] = "itself";
+    expect->id = RING_ID;
+    return ret;
+}
+
 static const struct test_case cases[] = {
-    { "pvm-truncated-20", "(a) the first 20 bytes of a vkCreateInstance", case_truncated_20 },
-    { "pvm-truncated-132", "(a) vkCreateInstance cut inside the instance id", case_truncated_132 },
-    { "pvm-huge-string", "(a) vkCreateInstance whose application name claims 2^63 bytes", case_huge_string },
-    { "pvm-unknown-251", "(b) unknown command type 251", case_unknown_251 },
-    { "pvm-unknown-max", "(b) unknown command type 0x7fffffff", case_unknown_max },
-    { "pvm-unknown-negative", "(b) negative command type 0x80000000", case_unknown_negative },
-    { "pvm-never-created", "(c) vkEnumeratePhysicalDevices on a never-created instance id", case_never_created_instance },
-    { "pvm-destroyed", "(d) vkEnumeratePhysicalDevices on a destroyed instance id", case_destroyed_instance },
-    { "pvm-pd-as-instance", "(d) a VkPhysicalDevice id passed as VkInstance", case_physical_device_as_instance },
-    { "pvm-instance-as-pd", "(d) a VkInstance id passed as VkPhysicalDevice", case_instance_as_physical_device },
-    { "pvm-create-live-id", "(d) vkCreateInstance with an id that is already live", case_create_live_id },
-    { "pvm-create-id-zero", "(d) vkCreateInstance with id 0", case_create_id_zero },
-    { "pvm-unknown-stype", "(e) vkCreateInstance with an unknown sType", case_unknown_stype },
-    { "pvm-seek-past-end", "(e) a reply position past the reply stream", case_seek_past_stream },
-    { "pvm-reply-overflow", "(e) a reply that runs past the reply stream's end", case_reply_overflow },
-    { "pvm-reply-unknown-res", "(e) vkSetReplyCommandStreamMESA on an unknown resource", case_reply_stream_unknown_resource },
-    { "pvm-reply-outside", "(e) a reply stream reaching past its blob", case_reply_stream_outside_blob },
+    { "pvm-truncated-20", "(a) the first 20 bytes of a vkCreateInstance", case_truncated_20, GEN_BOTH, NULL },
+    { "pvm-truncated-132", "(a) vkCreateInstance cut inside the instance id", case_truncated_132, GEN_BOTH, NULL },
+    { "pvm-huge-string", "(a) vkCreateInstance whose application name claims 2^63 bytes", case_huge_string,
+      GEN_BOTH, NULL },
+    { "pvm-unknown-past", "(b) the first command type past the host's table", case_unknown_past_table, GEN_BOTH,
+      NULL },
+    { "pvm-unknown-hole", "(b) a command type in a hole of the host's table", case_unknown_hole, GEN_BOTH, NULL },
+    { "pvm-unknown-max", "(b) unknown command type 0x7fffffff", case_unknown_max, GEN_BOTH, NULL },
+    { "pvm-unknown-negative", "(b) negative command type 0x80000000", case_unknown_negative, GEN_BOTH, NULL },
+    { "pvm-never-created", "(c) vkEnumeratePhysicalDevices on a never-created instance id",
+      case_never_created_instance, GEN_BOTH, NULL },
+    { "pvm-destroyed", "(d) vkEnumeratePhysicalDevices on a destroyed instance id", case_destroyed_instance,
+      GEN_BOTH, NULL },
+    { "pvm-pd-as-instance", "(d) a VkPhysicalDevice id passed as VkInstance", case_physical_device_as_instance,
+      GEN_BOTH, NULL },
+    { "pvm-instance-as-pd", "(d) a VkInstance id passed as VkPhysicalDevice", case_instance_as_physical_device,
+      GEN_BOTH, NULL },
+    { "pvm-create-live-id", "(d) vkCreateInstance with an id that is already live", case_create_live_id,
+      GEN_BOTH, NULL },
+    { "pvm-create-id-zero", "(d) vkCreateInstance with id 0", case_create_id_zero, GEN_BOTH, NULL },
+    { "pvm-unknown-stype", "(e) vkCreateInstance with an unknown sType", case_unknown_stype, GEN_BOTH, NULL },
+    { "pvm-seek-past-end", "(e) a reply position past the reply stream", case_seek_past_stream, GEN_BOTH, NULL },
+    { "pvm-reply-overflow", "(e) a reply that runs past the reply stream's end", case_reply_overflow,
+      GEN_BOTH, NULL },
+    { "pvm-reply-unknown-res", "(e) vkSetReplyCommandStreamMESA on an unknown resource",
+      case_reply_stream_unknown_resource, GEN_BOTH, NULL },
+    { "pvm-reply-outside", "(e) a reply stream reaching past its blob", case_reply_stream_outside_blob,
+      GEN_BOTH, NULL },
+    { "pvm-experimental", "(f) the 2022 experimental query from a current guest; its ring turns FATAL",
+      case_experimental_current, GEN_CURRENT, after_ring_fatal },
+    { "pvm-wait-virtqueue", "(f) vkWaitVirtqueueSeqnoMESA outside a ring", case_wait_virtqueue_outside_ring,
+      GEN_CURRENT, NULL },
+    { "pvm-submit-seqno-ring", "(f) vkSubmitVirtqueueSeqnoMESA on a ring never created",
+      case_submit_seqno_unknown_ring, GEN_CURRENT, NULL },
+    { "pvm-wait-ring-unknown", "(f) vkWaitRingSeqnoMESA on a ring never created", case_wait_ring_unknown_ring,
+      GEN_CURRENT, NULL },
+    { "pvm-wait-ring-itself", "(f) vkWaitRingSeqnoMESA inside the ring it waits for", case_wait_ring_itself,
+      GEN_CURRENT, after_ring_fatal },
 };
 
 /* Finds "context <N> (<name>): fatal: " in text; returns the reason (rest of the line, malloc'd). */
@@ -409,6 +600,7 @@ static int run_case(const struct test_case *c)
     if (pv_test_guest_start(&guest, server.socket_path, c->name, REPLY_BLOB_SIZE, REPLY_OFFSET, REPLY_SIZE))
         return pv_test_fail("guest start (handshake, reply stream) failed before the malformed stream");
     if (c->send(&guest, &expect)) {
+        pv_test_ring_unmap(&case_ring);
         pv_test_guest_stop(&guest);
         return pv_test_fail("the valid set-up in front of the malformed stream failed");
     }
@@ -416,6 +608,9 @@ static int run_case(const struct test_case *c)
     /* The host must drop this guest. */
     if (pv_test_vtest_wait_closed(&guest.vtest, CLOSE_TIMEOUT_MS))
         ret = pv_test_fail("the host did not close the guest connection after the malformed stream");
+    if (c->after && c->after(&guest))
+        ret = -1;
+    pv_test_ring_unmap(&case_ring);
     pv_test_guest_stop(&guest);
 
     /* And say why. */
@@ -476,31 +671,196 @@ static int positive_case(void)
     return ret;
 }
 
-int main(int argc, char **argv)
+/* 2022 guests ask for the experimental features before they make their ring: this host offers
+ * the large ring only (memoryResourceAllocationSize, globalFencing, largeRing, syncFdFencing). */
+static int positive_experimental_2022(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    const size_t total = sizeof(cases) / sizeof(cases[0]) + 6;
-    printf("1..%zu\n", total);
-
-    unsigned number = 0;
-    int failures = 0;
-#define REPORT(ok, ...)                                                  \
-    do {                                                                 \
-        printf("%s %u - ", (ok) ? "ok" : "not ok", ++number);            \
-        printf(__VA_ARGS__);                                             \
-        printf("\n");                                                    \
-        failures += !(ok);                                               \
-    } while (0)
-
-    const bool encoder_ok = check_encoder() == 0;
-    REPORT(encoder_ok, "test encoder matches the notes' vkCreateInstance example");
-
-    if (pv_test_server_start(&server, pv_test_pvgpu_path(argc > 1 ? argv[1] : NULL))) {
-        printf("Bail out! could not start pvgpu serve\n");
-        return 1;
+    struct pv_test_guest guest;
+    const size_t log_start = pv_test_server_log_size(&server);
+    if (pv_test_guest_start(&guest, server.socket_path, "pvm-positive-experimental", REPLY_BLOB_SIZE,
+                            REPLY_OFFSET, REPLY_SIZE))
+        return pv_test_fail("guest start failed");
+    struct pv_test_cs cs;
+    const uint8_t *reply = NULL;
+    pv_test_cs_init(&cs);
+    pv_test_cs_experimental_features(&cs, PV_TEST_COMMAND_GENERATE_REPLY, 16);
+    int ret = pv_test_guest_call(&guest, &cs, 8, &reply);
+    pv_test_cs_fini(&cs);
+    if (ret == 0) {
+        /* type, pDataSize (marker, size), pData (count, 16 bytes) */
+        struct pv_test_reader r;
+        pv_test_reader_init(&r, reply, 44);
+        const uint32_t type = pv_test_read_u32(&r);
+        const uint64_t marker = pv_test_read_u64(&r), size = pv_test_read_u64(&r), count = pv_test_read_u64(&r);
+        uint32_t features[4];
+        for (int i = 0; i < 4; i++)
+            features[i] = pv_test_read_u32(&r);
+        if (type != PV_TEST_CMD_vkGetVenusExperimentalFeatureData100000MESA || marker != 1 || size != 16 ||
+            count != 16 || features[0] != 0 || features[1] != 0 || features[2] != 1 || features[3] != 0) {
+            ret = pv_test_fail("experimental features reply: type %u, size marker %" PRIu64 ", size %" PRIu64
+                               ", data count %" PRIu64 ", features %u %u %u %u; expected 195, 1, 16, 16 and "
+                               "0 0 1 0 (large ring only):", type, marker, size, count, features[0],
+                               features[1], features[2], features[3]);
+            pv_test_dump_bytes(reply, 48);
+        } else {
+            ret = pv_test_check_reply_end(reply, 44, "vkGetVenusExperimentalFeatureData100000MESA");
+        }
     }
-    fprintf(stderr, "# server log: %s\n", server.log_path);
+    pv_test_guest_stop(&guest);
+    if (ret)
+        pv_test_server_print_log(&server, log_start);
+    return ret;
+}
+
+static int wait_status_bit(const struct pv_test_ring *ring, uint32_t bit, int timeout_ms)
+{
+    const int64_t deadline = now_ms() + timeout_ms;
+    while (!(pv_test_ring_load(ring, PV_TEST_RING_STATUS) & bit)) {
+        if (now_ms() > deadline)
+            return -1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+/* Current guests' rings: a monitored ring (with a priority too) gets ALIVE again after the guest
+ * clears it, well within its period, while one without monitor never does; a ring that waits
+ * for a virtqueue seqno holds its head until the socket submits that seqno, and the socket's
+ * vkWaitRingSeqnoMESA returns only once the ring got that far. */
+static int positive_rings_current(void)
+{
+    struct pv_test_guest guest;
+    const size_t log_start = pv_test_server_log_size(&server);
+    if (pv_test_guest_start(&guest, server.socket_path, "pvm-positive-rings", REPLY_BLOB_SIZE, REPLY_OFFSET,
+                            REPLY_SIZE))
+        return pv_test_fail("guest start failed");
+    const struct pv_test_ring_options options = {
+        .monitor_period_us = MONITOR_PERIOD_US, .priority = true, .priority_value = 1,
+    };
+    struct pv_test_ring ring = { .blob = { .fd = -1 } }, plain = { .blob = { .fd = -1 } };
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    int ret = -1;
+    if (pv_test_ring_start(&guest, RING_ID, &options, &ring) ||
+        pv_test_ring_start(&guest, OTHER_RING_ID, NULL, &plain))
+        goto out;
+
+    pv_test_ring_store(&ring, PV_TEST_RING_STATUS,
+                       pv_test_ring_load(&ring, PV_TEST_RING_STATUS) & ~PV_TEST_RING_STATUS_ALIVE);
+    if (wait_status_bit(&ring, PV_TEST_RING_STATUS_ALIVE, MONITOR_PERIOD_US / 1000)) {
+        pv_test_fail("a ring monitored every %u us did not get ALIVE back within that period", MONITOR_PERIOD_US);
+        goto out;
+    }
+    if (pv_test_ring_load(&plain, PV_TEST_RING_STATUS) & PV_TEST_RING_STATUS_ALIVE) {
+        pv_test_fail("a ring created without VkRingMonitorInfoMESA got the ALIVE bit");
+        goto out;
+    }
+
+    pv_test_cs_wait_virtqueue_seqno(&cs, 5);
+    if (pv_test_ring_write(&guest, &ring, cs.data, cs.size))
+        goto out;
+    const uint32_t seqno = ring.tail;
+    if (pv_test_ring_wait_head(&ring, seqno, 100) == 0) {
+        pv_test_fail("the ring got past vkWaitVirtqueueSeqnoMESA(5) before the socket submitted seqno 5");
+        goto out;
+    }
+    pv_test_cs_reset(&cs);
+    pv_test_cs_submit_virtqueue_seqno(&cs, RING_ID, 5);
+    pv_test_cs_wait_ring_seqno(&cs, RING_ID, seqno);
+    if (pv_test_guest_submit(&guest, &cs) || pv_test_vtest_roundtrip(&guest.vtest))
+        goto out;
+    if ((int32_t)(pv_test_ring_load(&ring, PV_TEST_RING_HEAD) - seqno) < 0) {
+        pv_test_fail("vkWaitRingSeqnoMESA(%u) on the socket returned while the ring's head was at %u", seqno,
+                     pv_test_ring_load(&ring, PV_TEST_RING_HEAD));
+        goto out;
+    }
+    pv_test_cs_reset(&cs);
+    pv_test_cs_destroy_ring(&cs, RING_ID);
+    pv_test_cs_destroy_ring(&cs, OTHER_RING_ID);
+    if (pv_test_guest_submit(&guest, &cs) || pv_test_vtest_roundtrip(&guest.vtest))
+        goto out;
+    ret = 0;
+out:
+    pv_test_cs_fini(&cs);
+    pv_test_ring_unmap(&ring);
+    pv_test_ring_unmap(&plain);
+    pv_test_guest_stop(&guest);
+    if (ret)
+        pv_test_server_print_log(&server, log_start);
+    return ret;
+}
+
+/* A guest that leaves while the connection waits on its behalf: the socket's
+ * vkWaitRingSeqnoMESA for a position its ring never reaches. The wait must end when the guest
+ * hangs up, and the context be torn down at once, not when the server stops. */
+static int guest_leaves_during_wait(void)
+{
+    struct pv_test_guest guest;
+    const size_t log_start = pv_test_server_log_size(&server);
+    if (pv_test_guest_start(&guest, server.socket_path, "pvm-leaves-waiting", REPLY_BLOB_SIZE,
+                            REPLY_OFFSET, REPLY_SIZE))
+        return pv_test_fail("guest start failed");
+    struct pv_test_ring ring = { .blob = { .fd = -1 } };
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    int ret = -1;
+    if (pv_test_ring_start(&guest, RING_ID, NULL, &ring))
+        goto out;
+    pv_test_cs_wait_ring_seqno(&cs, RING_ID, ring.tail + 1000);
+    if (pv_test_guest_submit(&guest, &cs))
+        goto out;
+    usleep(200 * 1000);   /* the connection is inside the wait now */
+    pv_test_ring_unmap(&ring);
+    pv_test_guest_stop(&guest);
+    char *line = pv_test_server_wait_log(&server, log_start,
+                                         "(pvm-leaves-waiting): teardown released", 5000);
+    if (!line) {
+        pv_test_fail("no teardown within 5 s of the guest leaving while the connection waited "
+                     "for its ring");
+        pv_test_server_print_log(&server, log_start);
+    } else {
+        free(line);
+        ret = 0;
+    }
+    pv_test_cs_fini(&cs);
+    return ret;
+out:
+    pv_test_cs_fini(&cs);
+    pv_test_ring_unmap(&ring);
+    pv_test_guest_stop(&guest);
+    pv_test_server_print_log(&server, log_start);
+    return ret;
+}
+
+static unsigned tap_number;
+static int failures;
+
+static void report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void report(bool ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s %u - %s: ", ok ? "ok" : "not ok", ++tap_number, pv_test_generation_name(generation));
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    failures += !ok;
+}
+
+/* Every case against a server of one generation. Returns false when the run had to stop (bail
+ * out printed). */
+static bool run_generation(const char *pvgpu, enum pv_test_generation which)
+{
+    generation = which;
+    pv_test_vtest_set_generation(which);
+    const unsigned mask = 1u << which;
+    const int failures_before = failures;
+    if (pv_test_server_start(&server, pvgpu, pv_test_generation_name(which))) {
+        printf("Bail out! could not start pvgpu serve --protocol %s\n", pv_test_generation_name(which));
+        return false;
+    }
+    fprintf(stderr, "# %s generation; server log: %s\n", pv_test_generation_name(which), server.log_path);
 
     /* A guest that stays connected through every case: other contexts must not be disturbed. */
     struct pv_test_guest bystander;
@@ -508,24 +868,39 @@ int main(int argc, char **argv)
                                             REPLY_BLOB_SIZE, REPLY_OFFSET, REPLY_SIZE) == 0 &&
                         pv_test_create_instance(&bystander, INSTANCE_ID, 0) == 0;
 
-    REPORT(positive_case() == 0, "positive: vkCreateInstance + vkEnumeratePhysicalDevices with replies");
+    report(positive_case() == 0, "positive: vkCreateInstance + vkEnumeratePhysicalDevices with replies");
+    if (which == PV_TEST_GENERATION_2022)
+        report(positive_experimental_2022() == 0, "positive: the experimental query is answered (large ring)");
+    else
+        report(positive_rings_current() == 0,
+               "positive: ring monitor and priority, virtqueue and ring seqnos order ring and socket");
+    if (which == PV_TEST_GENERATION_CURRENT)
+        report(guest_leaves_during_wait() == 0,
+               "a guest leaving while the connection waits for its ring is torn down at once");
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        fprintf(stderr, "# %s: %s\n", cases[i].name, cases[i].what);
+        if (!(cases[i].generations & mask))
+            continue;
+        if (cases[i].send == case_unknown_hole && !first_hole) {
+            printf("ok %u - %s: %s: %s # SKIP the host's table has no hole\n", ++tap_number,
+                   pv_test_generation_name(which), cases[i].name, cases[i].what);
+            continue;
+        }
+        fprintf(stderr, "# %s: %s: %s\n", pv_test_generation_name(which), cases[i].name, cases[i].what);
         const bool ok = run_case(&cases[i]) == 0;
-        REPORT(ok, "%s: %s", cases[i].name, cases[i].what);
+        report(ok, "%s: %s", cases[i].name, cases[i].what);
         if (!pv_test_server_alive(&server)) {
             printf("Bail out! the server died\n");
             pv_test_server_print_log(&server, 0);
             pv_test_server_stop(&server);
-            return 1;
+            return false;
         }
     }
 
     if (bystander_ok)
         bystander_ok = pv_test_count_physical_devices(&bystander, INSTANCE_ID, 0) >= 1;
     pv_test_guest_stop(&bystander);
-    REPORT(bystander_ok, "a guest connected throughout still works after the other contexts failed");
+    report(bystander_ok, "a guest connected throughout still works after the other contexts failed");
 
     /* No valid guest may have been declared fatal. */
     bool valid_guests_ok = true;
@@ -534,7 +909,7 @@ int main(int argc, char **argv)
         const char *end = strchr(line, '\n');
         const size_t length = end ? (size_t)(end - line) : strlen(line);
         char *copy = strndup(line, length);
-        if (strstr(copy, ": fatal: ") && (strstr(copy, "(pvm-check-") || strstr(copy, "(pvm-positive)") ||
+        if (strstr(copy, ": fatal: ") && (strstr(copy, "(pvm-check-") || strstr(copy, "(pvm-positive") ||
                                           strstr(copy, "(pvm-bystander)"))) {
             pv_test_fail("a valid guest was declared fatal: %s", copy);
             valid_guests_ok = false;
@@ -543,18 +918,39 @@ int main(int argc, char **argv)
         line = end ? end + 1 : NULL;
     }
     free(log);
-    REPORT(valid_guests_ok, "no valid guest was declared fatal");
+    report(valid_guests_ok, "no valid guest was declared fatal");
 
     /* Stop first: leak reports come when the server and its workers exit. */
     const int status = pv_test_server_stop(&server);
-    REPORT(pv_test_server_sanitizer_reports(&server) == 0, "no sanitizer reports in the server log");
-    REPORT(status != -1 && (WIFEXITED(status) || WTERMSIG(status) == SIGTERM),
+    report(pv_test_server_sanitizer_reports(&server) == 0, "no sanitizer reports in the server log");
+    report(status != -1 && (WIFEXITED(status) || WTERMSIG(status) == SIGTERM),
            "the server stopped on SIGTERM without crashing");
 
-    if (failures == 0)
+    if (failures == failures_before)
         pv_test_server_remove_files(&server);
     else
         fprintf(stderr, "# server log kept at %s\n", server.log_path);
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    const bool encoder_ok = check_encoder() == 0;
+    printf("%s %u - test encoder matches the notes' vkCreateInstance example\n", encoder_ok ? "ok" : "not ok",
+           ++tap_number);
+    failures += !encoder_ok;
+
+    const char *pvgpu = pv_test_pvgpu_path(argc > 1 ? argv[1] : NULL);
+    if (!pvgpu || read_command_table(pvgpu)) {
+        printf("Bail out! cannot read the host's command table (pvgpu commands)\n");
+        return 1;
+    }
+    if (!run_generation(pvgpu, PV_TEST_GENERATION_CURRENT) || !run_generation(pvgpu, PV_TEST_GENERATION_2022))
+        return 1;
+    printf("1..%u\n", tap_number);
     fprintf(stderr, "# %d failure(s)\n", failures);
     return failures ? 1 : 0;
 }

@@ -3,6 +3,8 @@
  * describes them (written here from the spec's offsets, not from the device's structs), and the
  * responses checked the same way; malformed requests of each kind get the spec's error response.
  * A Venus exchange (vkCreateInstance with its reply) runs through SUBMIT_3D on the host's Vulkan.
+ * The device serves current guests (wire format 1) unless the VMM asks for the 2022 generation
+ * (venus_2022): the capsets of both, and a command only the 2022 generation has, are checked.
  * TAP output. */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -345,6 +347,18 @@ static void test_display_info(void)
 
 static uint32_t capset_size;
 
+/* The capset as the device's generation should serve it (pv_test_capset_mismatch), printing
+ * the difference if any. */
+static bool capset_matches(const uint8_t *bytes, uint32_t size, enum pv_test_generation generation)
+{
+    uint32_t caps[64] = { 0 };
+    memcpy(caps, bytes, size < sizeof(caps) ? size : sizeof(caps));
+    const char *mismatch = pv_test_capset_mismatch(caps, size, generation);
+    if (mismatch)
+        fprintf(stderr, "# the %s capset: %s\n", pv_test_generation_name(generation), mismatch);
+    return !mismatch;
+}
+
 static void test_capsets(void)
 {
     struct req r;
@@ -354,7 +368,7 @@ static void test_capsets(void)
     uint32_t t = send_req(&r, &out);
     capset_size = get32(out.bytes, 32);
     check(t == OK_CAPSET_INFO && out.size == 40 && get32(out.bytes, 24) == CAPSET_VENUS &&
-          get32(out.bytes, 28) == 0 && capset_size >= 152 && capset_size <= 4096,
+          get32(out.bytes, 28) == 0 && capset_size == 160,
           "GET_CAPSET_INFO 0: Venus, max version 0, %u bytes", capset_size);
     put32(&r, 24, 1);
     expect(&r, ERR_INVALID_PARAMETER, "GET_CAPSET_INFO index 1 (one capset)");
@@ -365,11 +379,10 @@ static void test_capsets(void)
     put32(&r, 24, CAPSET_VENUS);
     put32(&r, 28, 0);
     t = send_req(&r, &out);
-    /* The capset starts with wire_format_version 0 and vk_xml_version >= 1.1. */
-    check(t == OK_CAPSET && out.size == 24 + capset_size && get32(out.bytes, 24) == 0 &&
-          get32(out.bytes, 28) >= 0x00401000u,
-          "GET_CAPSET Venus v0: %u bytes, wire format 0, vk.xml %#x", out.size,
-          get32(out.bytes, 28));
+    check(t == OK_CAPSET && out.size == 24 + capset_size &&
+          capset_matches(out.bytes + 24, capset_size, PV_TEST_GENERATION_CURRENT),
+          "GET_CAPSET Venus v0: 160 bytes, wire format 1, vk.xml %#x, venus spec %u, multiple timelines %u",
+          get32(out.bytes, 28), get32(out.bytes, 24 + 12), get32(out.bytes, 24 + 152));
     put32(&r, 24, 1);
     expect(&r, ERR_INVALID_PARAMETER, "GET_CAPSET of capset 1 (virgl, not served)");
     put32(&r, 24, CAPSET_VENUS);
@@ -619,7 +632,76 @@ static void test_submit(void)
     expect(submit_req(&r, 5, garbage, sizeof(garbage)), ERR_UNSPEC,
            "SUBMIT_3D of an unknown Venus command -> ERR_UNSPEC (context 5 fatal)");
     expect(submit_req(&r, 2, NULL, 0), OK_NODATA, "context 2 goes on after context 5 went fatal");
+
+    /* The 2022 generation's experimental query has no place in the current protocol, even with
+     * a reply stream to answer into (test_venus_2022 sends the same to a 2022 device). */
+    expect(ctx_create(&r, 7, CAPSET_VENUS, "experimental", 12), OK_NODATA, "CTX_CREATE 7");
+    expect(create_blob(&r, 7, 41, BLOB_MEM_HOST3D, BLOB_FLAG_MAPPABLE, 0, PAGE, 0, NULL), OK_NODATA,
+           "RESOURCE_CREATE_BLOB host3d 41 for a reply stream in context 7");
+    pv_test_cs_init(&cs);
+    pv_test_cs_set_reply_stream(&cs, 41, 0, PAGE);
+    pv_test_cs_seek_reply_stream(&cs, 0);
+    pv_test_cs_experimental_features(&cs, PV_TEST_COMMAND_GENERATE_REPLY, 16);
+    expect(submit_req(&r, 7, cs.data, (uint32_t)cs.size), ERR_UNSPEC,
+           "SUBMIT_3D of the experimental query to a current context -> ERR_UNSPEC (fatal)");
+    pv_test_cs_fini(&cs);
+    expect(submit_req(&r, 2, NULL, 0), OK_NODATA, "context 2 goes on after context 7 went fatal");
+    req_new(&r, CTX_DESTROY, 7, 24);
+    expect(&r, OK_NODATA, "CTX_DESTROY 7");
+    expect(res_req(&r, RESOURCE_UNREF, 41), OK_NODATA, "RESOURCE_UNREF 41");
     (void)out;
+}
+
+/* A device for the 2022 generation (venus_2022): its 156-byte capset, and the experimental
+ * query the 22.3.6 driver sends first, answered into a mapped blob (large ring only). */
+static void test_venus_2022(const struct pvgpu_virtio_gpu_callbacks *callbacks)
+{
+    struct pvgpu_virtio_gpu_config config = {
+        .num_scanouts = 1, .scanout_width = 320, .scanout_height = 200,
+        .host_visible_size = WINDOW_SIZE, .venus_2022 = true,
+    };
+    dev = pvgpu_virtio_gpu_create(&config, callbacks);
+    if (!dev) {
+        check(false, "2022: device creation");
+        return;
+    }
+    struct req r;
+    struct resp out;
+    req_new(&r, GET_CAPSET_INFO, 0, 32);
+    uint32_t t = send_req(&r, &out);
+    const uint32_t size = get32(out.bytes, 32);
+    check(t == OK_CAPSET_INFO && get32(out.bytes, 24) == CAPSET_VENUS && get32(out.bytes, 28) == 0 &&
+          size == 156, "2022: GET_CAPSET_INFO 0: Venus, max version 0, %u bytes", size);
+    req_new(&r, GET_CAPSET, 0, 32);
+    put32(&r, 24, CAPSET_VENUS);
+    t = send_req(&r, &out);
+    check(t == OK_CAPSET && out.size == 24 + size && capset_matches(out.bytes + 24, size, PV_TEST_GENERATION_2022),
+          "2022: GET_CAPSET Venus v0: 156 bytes, wire format 0, venus spec %u, multiple timelines %u",
+          get32(out.bytes, 24 + 12), get32(out.bytes, 24 + 152));
+
+    expect(ctx_create(&r, 1, CAPSET_VENUS, "mesa-22", 7), OK_NODATA, "2022: CTX_CREATE 1");
+    expect(create_blob(&r, 1, 1, BLOB_MEM_HOST3D, BLOB_FLAG_MAPPABLE, 0, PAGE, 0, NULL), OK_NODATA,
+           "2022: RESOURCE_CREATE_BLOB host3d 1 for a reply stream");
+    expect(map_req(&r, 1, 1, 0), OK_MAP_INFO, "2022: RESOURCE_MAP_BLOB 1");
+    uint8_t *reply = vmm.last_map.host_address;
+    memset(reply, 0xcc, PAGE);
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_set_reply_stream(&cs, 1, 0, PAGE);
+    pv_test_cs_seek_reply_stream(&cs, 0);
+    pv_test_cs_experimental_features(&cs, PV_TEST_COMMAND_GENERATE_REPLY, 16);
+    expect(submit_req(&r, 1, cs.data, (uint32_t)cs.size), OK_NODATA,
+           "2022: SUBMIT_3D of the experimental query");
+    pv_test_cs_fini(&cs);
+    /* type, pDataSize (marker, 16), pData (count 16, then the four VkBool32) */
+    check(get32(reply, 0) == PV_TEST_CMD_vkGetVenusExperimentalFeatureData100000MESA &&
+          get64(reply, 4) == 1 && get64(reply, 12) == 16 && get64(reply, 20) == 16 &&
+          get32(reply, 28) == 0 && get32(reply, 32) == 0 && get32(reply, 36) == 1 &&
+          get32(reply, 40) == 0 && reply[44] == 0xcc,
+          "2022: the reply offers the large ring only (0, 0, 1, 0), 44 bytes");
+    req_new(&r, CTX_DESTROY, 1, 24);
+    expect(&r, OK_NODATA, "2022: CTX_DESTROY 1");
+    pvgpu_virtio_gpu_destroy(dev);
 }
 
 static void test_fences(void)
@@ -927,6 +1009,8 @@ int main(void)
     test_unref();
     test_malformed();
     pvgpu_virtio_gpu_destroy(dev);
+
+    test_venus_2022(&callbacks);
 
     /* A VMM without the guest_memory callback or a window refuses what needs them. */
     struct pvgpu_virtio_gpu_callbacks bare = { .opaque = &vmm };
