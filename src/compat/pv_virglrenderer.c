@@ -87,6 +87,10 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
     /* The caller has no way to pass renderer options: they come from the environment.
      * PVGPU_PROTOCOL=2022 serves Mesa 22.x guests; current ones by default. */
     const char *protocol = getenv("PVGPU_PROTOCOL");
+    if (protocol && *protocol && strcmp(protocol, "2022") && strcmp(protocol, "current")) {
+        pv_log("virglrenderer: PVGPU_PROTOCOL=%s is neither 2022 nor current", protocol);
+        return -EINVAL;
+    }
     struct pv_gpu_options options = {
         .renderer = { .portable = env_flag("PVGPU_PORTABLE"),
                       .validate = env_flag("PVGPU_VALIDATE"),

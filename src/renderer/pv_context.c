@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pv_device.h"
@@ -49,7 +50,11 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     if (!ctx->options.max_rings)
         ctx->options.max_rings = PV_DEFAULT_MAX_RINGS;
     pthread_mutex_init(&ctx->mutex, NULL);
-    pthread_cond_init(&ctx->progress, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&ctx->progress, &attr);
+    pthread_condattr_destroy(&attr);
     pv_object_table_init(&ctx->objects);
     pv_channel_init(ctx, &ctx->transport);
     pv_debug("context %u (%s): created", ctx->id, ctx->name);
@@ -202,8 +207,25 @@ void pv_context_wait_end(struct pv_context *ctx, struct pv_context_wait *wait)
     ctx->current_command = wait->command;
 }
 
-bool pv_context_waits_end(const struct pv_context *ctx)
+void pv_context_set_peer_check(struct pv_context *ctx, bool (*gone)(void *data), void *data)
 {
+    pthread_mutex_lock(&ctx->mutex);
+    ctx->peer_gone = gone;
+    ctx->peer_data = data;
+    pthread_mutex_unlock(&ctx->mutex);
+}
+
+bool pv_context_waits_end(struct pv_context *ctx)
+{
+    /* The transport's thread is the one that would notice a guest leaving, and it is the one
+     * waiting: it asks. */
+    if (!ctx->stopping && ctx->channel == &ctx->transport && ctx->peer_gone &&
+        ctx->peer_gone(ctx->peer_data)) {
+        pv_log("context %u (%s): the guest left while %s waited; giving up the wait", ctx->id,
+               ctx->name, ctx->current_command ? ctx->current_command : "the transport");
+        ctx->stopping = true;
+        pthread_cond_broadcast(&ctx->progress);
+    }
     return ctx->fatal || ctx->stopping || ctx->channel->stopping;
 }
 
@@ -214,7 +236,13 @@ void pv_context_wait_for(struct pv_context *ctx, bool (*done)(struct pv_context 
         return;
     struct pv_context_wait wait = { ctx->channel, ctx->current_command };
     while (!pv_context_waits_end(ctx) && !done(ctx, data)) {
-        pthread_cond_wait(&ctx->progress, &ctx->mutex);
+        /* In slices, so that a guest gone meanwhile is noticed (pv_context_waits_end). */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + PV_CONTEXT_WAIT_SLICE_NS;
+        until.tv_sec += (time_t)(ns / 1000000000ull);
+        until.tv_nsec = (long)(ns % 1000000000ull);
+        pthread_cond_timedwait(&ctx->progress, &ctx->mutex, &until);
         /* Other channels ran while the lock was free: this one is current again. */
         ctx->channel = wait.channel;
         ctx->current_command = wait.command;
@@ -303,6 +331,10 @@ int pv_context_submit(struct pv_context *ctx, const void *commands, size_t size)
 
 bool pv_context_reply_begin(struct pv_context *ctx, struct pv_cs_encoder *e)
 {
+    /* A command the context was made fatal for gets no reply: the guest must not read one
+     * that looks whole. */
+    if (ctx->fatal)
+        return false;
     const struct pv_reply_stream *reply = ctx->channel->reply;
     if (!reply->blob) {
         pv_context_set_fatal(ctx, "%s: a reply is asked for but no reply stream is set",

@@ -81,8 +81,12 @@ struct pv_context {
     /* Broadcast (with ctx->mutex) whenever a ring's head moves or the transport reaches a new
      * seqno of a ring: what vkWaitRingSeqnoMESA and vkWaitVirtqueueSeqnoMESA wait for. */
     pthread_cond_t progress;
-    /* Set at teardown: channels waiting on the host or on each other give up. */
+    /* Set at teardown, or once the guest is gone: channels waiting on the host or on each other
+     * give up. */
     bool stopping;
+    /* pv_context_set_peer_check. */
+    bool (*peer_gone)(void *data);
+    void *peer_data;
 
     /* Sets the ALIVE bit of monitored rings (VkRingMonitorInfoMESA) while the context lives. */
     struct pv_ring_monitor *monitor;
@@ -132,7 +136,7 @@ void pv_context_wait_begin(struct pv_context *ctx, struct pv_context_wait *wait)
 void pv_context_wait_end(struct pv_context *ctx, struct pv_context_wait *wait);
 /* Whether the current channel should give up waiting: the context is fatal or being torn
  * down, or the channel is stopping. Under ctx->mutex. */
-bool pv_context_waits_end(const struct pv_context *ctx);
+bool pv_context_waits_end(struct pv_context *ctx);
 /* Waits on ctx->progress until done(ctx, data) or pv_context_waits_end. A harness without
  * ring workers has nobody to wait for: it only looks once. */
 void pv_context_wait_for(struct pv_context *ctx, bool (*done)(struct pv_context *ctx, void *data),

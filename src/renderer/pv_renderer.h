@@ -128,6 +128,12 @@ int pv_context_timeline_wait(struct pv_context *ctx, struct pv_timeline_point *p
 /* Releases a point without waiting for it (a transport going away). */
 void pv_context_timeline_drop(struct pv_context *ctx, struct pv_timeline_point *point);
 
+/* How a context learns that its guest is gone while the transport waits on its behalf (a
+ * vkWaitRingSeqnoMESA in a submission, a sync queue): gone(data) is asked every wait slice
+ * (PV_CONTEXT_WAIT_SLICE_NS) from the waiting thread; once it says so, every wait of the
+ * context ends and the transport goes on to tear the context down. */
+void pv_context_set_peer_check(struct pv_context *ctx, bool (*gone)(void *data), void *data);
+
 /* A fatal context executes nothing more; the reason names the command and what was wrong. */
 bool pv_context_is_fatal(const struct pv_context *ctx);
 /* Readable (POLLIN) once the context is fatal, whichever thread made it so (a ring worker, for

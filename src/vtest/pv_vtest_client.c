@@ -192,6 +192,15 @@ static int handle_get_capset(struct pv_vtest_client *c, const uint32_t *payload,
     return send_reply(c, PV_VTEST_GET_CAPSET, answer, 1 + words);
 }
 
+/* Whether the guest hung up: asked by the context while this connection's thread waits inside
+ * a submission, which it would otherwise never leave for a guest gone meanwhile. */
+static bool guest_gone(void *data)
+{
+    const struct pv_vtest_client *c = data;
+    struct pollfd pfd = { .fd = c->fd, .events = POLLRDHUP };
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static void record_batch(void *data, const void *bytes, size_t size)
 {
     pv_vtest_recorder_batch(data, bytes, size);
@@ -216,6 +225,7 @@ static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payloa
         pv_log("context %" PRIu32 ": could not be created, dropping the guest", c->context_id);
         return PV_VTEST_CLIENT_CONTEXT_FATAL;
     }
+    pv_context_set_peer_check(c->ctx, guest_gone, c);
     pv_log("context %" PRIu32 ": created for \"%s\"", c->context_id, c->process_name);
     return CLIENT_CONTINUE;
 }

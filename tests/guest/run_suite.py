@@ -39,13 +39,6 @@ GUESTS = ['bookworm', 'trixie', 'sid']
 # Inside a Debian guest root: its Venus driver and its lavapipe (for its reference server).
 ROOT_GUEST_ICD = '/usr/share/vulkan/icd.d/virtio_icd.json'
 ROOT_LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json'
-# Races in current guest drivers that a test can only step around. Mesa 25.0.7's and 26.2.6's
-# vkSignalSemaphore sends the signal, then writes the value into the semaphore's feedback slot:
-# when the guest thread is preempted in between and the work the signal releases signals a
-# higher value meanwhile, the guest overwrites it and waits for it forever (seen under load on
-# any host). The timeline program does exactly that, so it runs without semaphore feedback:
-# the host then answers every counter query itself.
-GUEST_RACES = {'timeline': 'no_semaphore_feedback'}
 VALIDATION_LAYER_JSON = '/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json'
 FATAL_LINE = re.compile(r'pvgpu\[[^\]]*\]: .*fatal.*')
 # What `pvgpu run --validate` logs for each message of the layer in the host's instance.
@@ -278,8 +271,6 @@ def main():
                    PV_GUEST_OUT_DIR=os.path.join(out_dir, 'pvgpu'))
         if args.validate_stack:
             env['PV_GUEST_VALIDATION'] = '1'
-        if guest_root and name in GUEST_RACES:
-            env['VN_PERF'] = GUEST_RACES[name]
         log = os.path.join(out_dir, 'pvgpu', name + '.log')
         row['pvgpu'] = classify(name, *run_process(pvgpu_command + ['--', program], env, args.timeout, log), log)
         # With --pvgpu-arg=--validate, the host's own Vulkan use must be validation-clean too.

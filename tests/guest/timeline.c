@@ -111,6 +111,12 @@ static unsigned count_mismatches(const uint32_t *words, uint32_t first, uint32_t
 
 int main(int argc, char **argv)
 {
+    /* Mesa 25's and 26's Venus vkSignalSemaphore sends the signal, then writes the value into
+     * the semaphore's feedback slot; when the thread is preempted in between and the work the
+     * signal releases signals a higher value meanwhile, the guest overwrites that value and
+     * waits for it forever (seen under load, on any host). Phase 2 below does exactly that, so
+     * the driver answers counter queries through the host instead (other drivers ignore it). */
+    setenv("VN_PERF", "no_semaphore_feedback", 0);
     struct pv_guest g;
     VkPhysicalDeviceTimelineSemaphoreFeaturesKHR timeline_features = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES_KHR,
