@@ -192,6 +192,13 @@ void pv_context_timeline_drop(struct pv_context *ctx, struct pv_timeline_point *
     pv_fuzz_fail("pv_context_timeline_drop: no point was made");
 }
 
+void pv_context_set_peer_check(struct pv_context *ctx, bool (*gone)(void *data), void *data)
+{
+    (void)ctx;
+    (void)gone;
+    (void)data;
+}
+
 bool pv_context_is_fatal(const struct pv_context *ctx)
 {
     return ctx->fatal;
