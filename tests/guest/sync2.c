@@ -60,24 +60,6 @@ static VkDependencyInfo buffer_dependency(VkBufferMemoryBarrier2 *barrier, VkBuf
     };
 }
 
-static VkCommandBuffer begin(struct pv_guest *g)
-{
-    const VkCommandBufferAllocateInfo alloc = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = g->command_pool,
-        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-        .commandBufferCount = 1,
-    };
-    VkCommandBuffer cmd;
-    PV_CHECK(g, vkAllocateCommandBuffers(g->device, &alloc, &cmd));
-    const VkCommandBufferBeginInfo info = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-    };
-    PV_CHECK(g, vkBeginCommandBuffer(cmd, &info));
-    return cmd;
-}
-
 /* One vkQueueSubmit2 batch: a command buffer (or none), waits and signals on semaphores. */
 static void submit2(struct pv_guest *g, VkCommandBuffer cmd, const VkSemaphoreSubmitInfo *waits,
                     uint32_t wait_count, const VkSemaphoreSubmitInfo *signals, uint32_t signal_count,
@@ -253,7 +235,7 @@ int main(int argc, char **argv)
     /* Batch 1: clear the image, then render into it with a clear of its middle inside dynamic
      * rendering; fill the source buffer and order it with an event. Signals timeline 1 and the
      * binary semaphore. */
-    VkCommandBuffer first = begin(&g);
+    VkCommandBuffer first = pv_one_shot_begin(&g);
     vkCmdResetQueryPool(first, queries, 0, 2);
     vkCmdWriteTimestamp2(first, VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, queries, 0);
     image_barrier2(first, color.image, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
@@ -307,7 +289,7 @@ int main(int argc, char **argv)
 
     /* Batch 2: waits for timeline 1 and the binary semaphore, waits for the event, copies the
      * image and the buffer out. Signals timeline 2. */
-    VkCommandBuffer second = begin(&g);
+    VkCommandBuffer second = pv_one_shot_begin(&g);
     VkBufferMemoryBarrier2 wait_barrier;
     const VkDependencyInfo wait_fill = buffer_dependency(&wait_barrier, source.buffer,
                                                          VK_PIPELINE_STAGE_2_CLEAR_BIT,
