@@ -311,6 +311,8 @@ void pv_context_execute(struct pv_context *ctx, struct pv_channel *channel, cons
         if (d.failed)
             pv_context_set_fatal(ctx, "%s: %s", info->name, d.error);
         pv_arena_reset(arena);
+        if (channel->depth == 1 && channel->advanced && !ctx->fatal)
+            channel->advanced(channel, (size_t)(d.cur - data));
     }
     ctx->current_command = NULL;
     channel->depth--;

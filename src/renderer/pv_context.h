@@ -52,6 +52,11 @@ struct pv_channel {
     unsigned depth;
     /* Set (under ctx->mutex) when the channel is to stop: its waits give up. */
     bool stopping;
+    /* Called under ctx->mutex after each command of a channel's own stream (not of streams
+     * it executes from blobs), with the bytes done so far. A ring publishes its head there,
+     * command by command: a guest may make the transport wait for a ring position that a
+     * later command of the same batch could only pass after that very transport moves on. */
+    void (*advanced)(struct pv_channel *channel, size_t done);
 };
 void pv_channel_init(struct pv_context *ctx, struct pv_channel *channel);
 /* Drops the channel's reply stream and arenas; the caller holds ctx->mutex. */

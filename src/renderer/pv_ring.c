@@ -19,6 +19,7 @@
 #include "pv_ring.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ bool pv_ring_consume(struct pv_ring *ring)
                              ring->buffer_size);
     } else if (!ctx->fatal) {
         ring_copy_out(ring, head, size);
+        ring->batch_head = head;
         pv_context_execute(ctx, &ring->channel, ring->commands, size);
     }
     /* Head moves on even for a fatal context, so a waiting guest is not stuck. */
@@ -82,6 +84,15 @@ bool pv_ring_consume(struct pv_ring *ring)
     pthread_cond_broadcast(&ctx->progress);
     pthread_mutex_unlock(&ctx->mutex);
     return true;
+}
+
+/* The batch is copied out already, so the guest may reuse the space of each command done. */
+static void ring_advanced(struct pv_channel *channel, size_t done)
+{
+    struct pv_ring *ring = (struct pv_ring *)((char *)channel - offsetof(struct pv_ring, channel));
+    ring->consumed = ring->batch_head + (uint32_t)done;
+    __atomic_store_n(ring->head, ring->consumed, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&ring->ctx->progress);
 }
 
 bool pv_ring_reached(const struct pv_ring *ring, uint32_t seqno)
@@ -240,6 +251,7 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
     ring->idle_timeout_ns = info->idleTimeout;
     ring->commands = commands;
     pv_channel_init(ctx, &ring->channel);
+    ring->channel.advanced = ring_advanced;
     pthread_mutex_init(&ring->wake_mutex, NULL);
     pthread_cond_init(&ring->wake_cond, NULL);
 

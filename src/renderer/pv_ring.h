@@ -31,6 +31,7 @@ struct pv_ring {
     uint64_t idle_timeout_ns;
 
     uint8_t *commands;      /* private copy of one batch, buffer_size bytes */
+    uint32_t batch_head;    /* the head where that batch starts */
     uint32_t consumed;      /* head as the host last published it; the guest cannot move it */
     /* The last seqno the transport reached for this ring (vkSubmitVirtqueueSeqnoMESA), which
      * vkWaitVirtqueueSeqnoMESA in the ring waits for. Under ctx->mutex. */

@@ -726,7 +726,8 @@ static int wait_status_bit(const struct pv_test_ring *ring, uint32_t bit, int ti
 /* Current guests' rings: a monitored ring (with a priority too) gets ALIVE again after the guest
  * clears it, well within its period, while one without monitor never does; a ring that waits
  * for a virtqueue seqno holds its head until the socket submits that seqno, and the socket's
- * vkWaitRingSeqnoMESA returns only once the ring got that far. */
+ * vkWaitRingSeqnoMESA returns only once the ring got that far; the head moves command by
+ * command. */
 static int positive_rings_current(void)
 {
     struct pv_test_guest guest;
@@ -774,6 +775,34 @@ static int positive_rings_current(void)
                      pv_test_ring_load(&ring, PV_TEST_RING_HEAD));
         goto out;
     }
+    /* One batch of two commands, the second waiting for seqno 6: the head must pass the first
+     * at once, since the guest may make the socket wait for that position before it submits
+     * seqno 6 (Mesa 25/26 do, around memory allocations); a head published per batch would
+     * leave both sides waiting on each other. */
+    pv_test_cs_reset(&cs);
+    pv_test_cs_wait_virtqueue_seqno(&cs, 5);
+    const uint32_t first_size = (uint32_t)cs.size;
+    pv_test_cs_wait_virtqueue_seqno(&cs, 6);
+    const uint32_t first_end = ring.tail + first_size;
+    if (pv_test_ring_write(&guest, &ring, cs.data, cs.size))
+        goto out;
+    if (pv_test_ring_wait_head(&ring, first_end, 2000)) {
+        pv_test_fail("the ring's head stayed at %u while its batch waited in its second command; the "
+                     "first one ends at %u", pv_test_ring_load(&ring, PV_TEST_RING_HEAD), first_end);
+        goto out;
+    }
+    pv_test_cs_reset(&cs);
+    pv_test_cs_wait_ring_seqno(&cs, RING_ID, first_end);
+    pv_test_cs_submit_virtqueue_seqno(&cs, RING_ID, 6);
+    pv_test_cs_wait_ring_seqno(&cs, RING_ID, ring.tail);
+    if (pv_test_guest_submit(&guest, &cs) || pv_test_vtest_roundtrip(&guest.vtest))
+        goto out;
+    if (pv_test_ring_load(&ring, PV_TEST_RING_HEAD) != ring.tail) {
+        pv_test_fail("the ring's head is at %u after the socket waited for %u",
+                     pv_test_ring_load(&ring, PV_TEST_RING_HEAD), ring.tail);
+        goto out;
+    }
+
     pv_test_cs_reset(&cs);
     pv_test_cs_destroy_ring(&cs, RING_ID);
     pv_test_cs_destroy_ring(&cs, OTHER_RING_ID);
