@@ -3,8 +3,8 @@
 # another libvirglrenderer.so.1) and ends the run as soon as the server drops the guest, after
 # which the 22.3.6 driver would only spin. Meant to run as the first process of a private mount
 # and pid namespace (unshare --mount --propagation private --pid --fork): it mounts a fresh /tmp,
-# since the 2022 driver's socket path is fixed at /tmp/.virgl_test, and leaving it ends every
-# process of the namespace.
+# since the 2022 driver's socket path is fixed at /tmp/.virgl_test (what the run names under the
+# old /tmp stays visible: private-tmp.sh), and leaving it ends every process of the namespace.
 #
 #   under-virgl-test-server.sh SERVER_LOG HOST_ICD GUEST_ICD SECONDS PROGRAM [ARGS...]
 #
@@ -22,7 +22,15 @@ server_log=$1 host_icd=$2 guest_icd=$3
 shift 3
 root=${PVGPU_REFERENCE_ROOT:-}
 dropped=${PVGPU_SERVER_DROPPED:-^client( failed|: VTEST_CLIENT_ERROR)}
-mount -t tmpfs pvgpu-virgl-tmp "$root/tmp" || exit 90
+if [ -n "$root" ]; then
+    mount -t tmpfs pvgpu-virgl-tmp "$root/tmp" || exit 90
+else
+    . "$(dirname "$0")/private-tmp.sh"
+    guest_vars=()
+    for var in $(compgen -e | grep '^PV_GUEST_'); do guest_vars+=("${!var}"); done
+    pv_private_tmp "$server_log" "$host_icd" "$guest_icd" "$@" "${guest_vars[@]}" \
+        ${LD_LIBRARY_PATH//:/ } ${PVGPU_SERVER_LIBRARY_PATH//:/ } || exit 90
+fi
 
 # Inside a root: the host's /proc, /dev and /sys, the program's and the working folders, and a
 # clean environment but for what the guest programs read (PV_GUEST_*).

@@ -70,9 +70,6 @@ def main():
     for tool in ('virgl_test_server', 'unshare', 'timeout'):
         if not shutil.which(tool):
             problems.append('%s not found (Debian packages virgl-server, util-linux, coreutils)' % tool)
-    for path in (bin_dir, lib_dir, out_dir, guest_icd):
-        if path == '/tmp' or path.startswith('/tmp/'):
-            problems.append('%s is under /tmp, which the runs hide; use another build dir' % path)
     if problems:
         for p in problems:
             print('FAIL: %s' % p)

@@ -183,9 +183,10 @@ def raw_ring_guest(path, report):
 
 
 def in_root(root, socket_dir, bind_dir, command, env):
-    """A command chrooted in a Debian guest root that sees the socket folder as its /tmp."""
+    """A command chrooted in a Debian guest root that sees the socket folder as its /tmp (bound
+    first, so that a program folder under /tmp is bound over it, not hidden by it)."""
     script = ('mount --rbind /proc "$R/proc" && mount --rbind /dev "$R/dev" && '
-              'mkdir -p "$R$B" && mount --bind "$B" "$R$B" && mount --bind "$S" "$R/tmp" && '
+              'mount --bind "$S" "$R/tmp" && mkdir -p "$R$B" && mount --bind "$B" "$R$B" && '
               'exec chroot "$R" "$@"')
     return subprocess.Popen(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh'] +
                             ['env', '-i', 'PATH=/usr/bin:/bin', 'VK_DRIVER_FILES=' + ROOT_ICD,

@@ -48,6 +48,8 @@ import time
 
 LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
 SOCKET = '/tmp/.virgl_test'
+PRIVATE_TMP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           'scripts', 'private-tmp.sh')
 INNER_MARK = 'PV_HOSTILE_NEIGHBOUR_INNER'
 
 LINE = re.compile(r'^pvgpu\[(\d+)\]: (.*)$')
@@ -215,11 +217,6 @@ def inner(args):
         path = os.path.join(args.out_dir, name)
         if os.path.isdir(path) and (name.startswith('cube-') or name == 'native'):
             shutil.rmtree(path)
-
-    # A fresh /tmp of our own, so that /tmp/.virgl_test is ours whatever runs outside.
-    if subprocess.call(['mount', '-t', 'tmpfs', '-o', 'mode=1777', 'pvgpu-hostile-tmp', '/tmp']) != 0:
-        print('FAIL: cannot mount a tmpfs on /tmp in the private mount namespace')
-        return 1
 
     program = os.path.join(args.bin_dir, 'guest_cube')
     env = base_env()
@@ -551,22 +548,23 @@ def main():
     for tool in ('unshare', 'mount', 'timeout', 'vulkaninfo'):
         if not shutil.which(tool):
             problems.append('%s not found' % tool)
-    # The guests see a private /tmp: nothing they need may live there.
-    for path in (args.pvgpu, args.guest_icd, args.bin_dir, args.shader_dir, args.garbage_guest, args.out_dir):
-        if path == '/tmp' or path.startswith('/tmp/'):
-            problems.append('%s is under /tmp, which the test hides; use another build dir' % path)
     if problems:
         for p in problems:
             print('FAIL: %s' % p)
         return 1
 
+    os.makedirs(args.out_dir, exist_ok=True)  # made here, to outlive the private /tmp
     # Re-run inside a private mount namespace (own /tmp) and pid namespace (nothing outlives it),
     # with its own /proc: LeakSanitizer in the workers reads its threads there.
     command = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child',
                '--mount-proc']
     if os.geteuid() != 0:
         command.append('--map-root-user')
-    command += [sys.executable, os.path.abspath(__file__)] + sys.argv[1:]
+    # A fresh /tmp of its own there, so that /tmp/.virgl_test is the test's whatever runs
+    # outside; what the test needs from the old /tmp stays visible.
+    command += [PRIVATE_TMP, args.pvgpu, args.guest_icd, args.host_icd, args.bin_dir, args.shader_dir,
+                args.garbage_guest, args.out_dir, os.path.abspath(__file__), '--',
+                sys.executable, os.path.abspath(__file__)] + sys.argv[1:]
     proc = subprocess.Popen(command, env=dict(os.environ, **{INNER_MARK: '1'}))
 
     def stop(sig, frame):
