@@ -50,11 +50,7 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
     if (!ctx->options.max_rings)
         ctx->options.max_rings = PV_DEFAULT_MAX_RINGS;
     pthread_mutex_init(&ctx->mutex, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&ctx->progress, &attr);
-    pthread_condattr_destroy(&attr);
+    pv_cond_init_monotonic(&ctx->progress);
     pv_object_table_init(&ctx->objects);
     pv_channel_init(ctx, &ctx->transport);
     pv_debug("context %u (%s): created", ctx->id, ctx->name);
@@ -237,11 +233,7 @@ void pv_context_wait_for(struct pv_context *ctx, bool (*done)(struct pv_context 
     struct pv_context_wait wait = { ctx->channel, ctx->current_command };
     while (!pv_context_waits_end(ctx) && !done(ctx, data)) {
         /* In slices, so that a guest gone meanwhile is noticed (pv_context_waits_end). */
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + PV_CONTEXT_WAIT_SLICE_NS;
-        until.tv_sec += (time_t)(ns / 1000000000ull);
-        until.tv_nsec = (long)(ns % 1000000000ull);
+        const struct timespec until = pv_deadline(PV_CONTEXT_WAIT_SLICE_NS);
         pthread_cond_timedwait(&ctx->progress, &ctx->mutex, &until);
         /* Other channels ran while the lock was free: this one is current again. */
         ctx->channel = wait.channel;

@@ -39,6 +39,8 @@
 #define PV_RING_MIN_NAP_NS (4 * 1000)
 #define PV_RING_MAX_NAP_NS (1000 * 1000)
 #define PV_RING_TIMER_SLACK_NS 1000
+/* How often an idle worker looks for work whose notification was lost. */
+#define PV_RING_IDLE_LOOK_NS (100 * 1000 * 1000)
 
 static bool ring_should_stop(struct pv_ring *ring)
 {
@@ -145,15 +147,18 @@ static void *ring_worker(void *arg)
         }
 
         /* Going idle: announce it, then look once more, since the guest checks the bit only
-         * after publishing its tail. */
+         * after publishing its tail. The guest publishes its tail with a release store and
+         * then loads the status, which the CPU may reorder, so a notification can be lost;
+         * the worker looks at the tail now and then while it sleeps. */
         __atomic_or_fetch(ring->status, PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(ring->tail, __ATOMIC_SEQ_CST) == ring->consumed) {
-            pthread_mutex_lock(&ring->wake_mutex);
-            while (!ring->notified && !ring->stop)
-                pthread_cond_wait(&ring->wake_cond, &ring->wake_mutex);
-            ring->notified = false;
-            pthread_mutex_unlock(&ring->wake_mutex);
+        pthread_mutex_lock(&ring->wake_mutex);
+        while (!ring->notified && !ring->stop &&
+               __atomic_load_n(ring->tail, __ATOMIC_SEQ_CST) == ring->consumed) {
+            const struct timespec until = pv_deadline(PV_RING_IDLE_LOOK_NS);
+            pthread_cond_timedwait(&ring->wake_cond, &ring->wake_mutex, &until);
         }
+        ring->notified = false;
+        pthread_mutex_unlock(&ring->wake_mutex);
         __atomic_and_fetch(ring->status, ~PV_RING_STATUS_IDLE, __ATOMIC_SEQ_CST);
         last_work = pv_now_ns();
     }
@@ -253,7 +258,7 @@ bool pv_ring_create(struct pv_context *ctx, uint64_t id, const VkRingCreateInfoM
     pv_channel_init(ctx, &ring->channel);
     ring->channel.advanced = ring_advanced;
     pthread_mutex_init(&ring->wake_mutex, NULL);
-    pthread_cond_init(&ring->wake_cond, NULL);
+    pv_cond_init_monotonic(&ring->wake_cond);
 
     /* The guest zeroes the ring before creating it; start from its head, whatever it is. */
     ring->consumed = __atomic_load_n(ring->head, __ATOMIC_RELAXED);
@@ -390,11 +395,7 @@ static void *monitor_thread(void *arg)
     while (!m->stop) {
         for (size_t i = 0; i < m->count; i++)
             __atomic_or_fetch(m->rings[i]->status, PV_RING_STATUS_ALIVE, __ATOMIC_SEQ_CST);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + monitor_interval(m);
-        until.tv_sec += (time_t)(ns / 1000000000ull);
-        until.tv_nsec = (long)(ns % 1000000000ull);
+        const struct timespec until = pv_deadline(monitor_interval(m));
         pthread_cond_timedwait(&m->wake, &m->mutex, &until);
     }
     pthread_mutex_unlock(&m->mutex);
@@ -409,11 +410,7 @@ bool pv_ring_monitor_add(struct pv_context *ctx, struct pv_ring *ring)
         if (!m)
             return false;
         pthread_mutex_init(&m->mutex, NULL);
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&m->wake, &attr);
-        pthread_condattr_destroy(&attr);
+        pv_cond_init_monotonic(&m->wake);
         /* A harness that runs everything on one thread sets the bit at creation only. */
         if (!ctx->options.rings_without_workers &&
             pthread_create(&m->thread, NULL, monitor_thread, m) != 0) {

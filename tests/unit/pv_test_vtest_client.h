@@ -340,6 +340,8 @@ int pv_test_ring_start(struct pv_test_guest *guest, uint64_t id,
  * worker has gone idle. The new tail is the submission's seqno. Returns 0 or -1. */
 int pv_test_ring_write(struct pv_test_guest *guest, struct pv_test_ring *ring, const void *data,
                        size_t size);
+/* The same without the notification: a guest whose notification was lost. */
+int pv_test_ring_write_quiet(struct pv_test_ring *ring, const void *data, size_t size);
 /* Loads a control word of the ring (PV_TEST_RING_HEAD, _STATUS, ...) as the guest does. */
 uint32_t pv_test_ring_load(const struct pv_test_ring *ring, uint32_t offset);
 void pv_test_ring_store(struct pv_test_ring *ring, uint32_t offset, uint32_t value);
