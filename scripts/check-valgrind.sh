@@ -38,9 +38,13 @@ keep=$out/keep-libraries-loaded.so
 cc -shared -fPIC -O2 -o "$keep" "$root/scripts/keep-libraries-loaded.c" || exit 1
 export LD_PRELOAD=$keep${LD_PRELOAD:+:$LD_PRELOAD}
 
+# Fair scheduling: valgrind runs one thread at a time, and by default a busy one (a ring worker
+# in a long lavapipe copy) can keep the ring monitor from running for seconds, after which a
+# current guest aborts on its ring's expired ALIVE bit (seen with guest_copies on trixie).
 valgrind_args=(--trace-children=no --vgdb=no --leak-check=full
     --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
-    --error-exitcode=99 --suppressions="$root/tests/valgrind.supp" --num-callers=30)
+    --error-exitcode=99 --suppressions="$root/tests/valgrind.supp" --num-callers=30
+    --fair-sched=yes)
 
 # A pvgpu that runs itself under valgrind, for tests that start pvgpu on their own.
 wrapper=$out/pvgpu-under-valgrind
