@@ -2,30 +2,9 @@
  * names right after vkCreateDevice, and teardown. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pv_device.h"
 #include "pv_log.h"
-
-static bool has_device_extension(struct pv_instance *instance, VkPhysicalDevice pd,
-                                 const char *name)
-{
-    uint32_t count = 0;
-    if (instance->dispatch.vkEnumerateDeviceExtensionProperties(pd, NULL, &count, NULL) !=
-            VK_SUCCESS || !count)
-        return false;
-    VkExtensionProperties *props = calloc(count, sizeof(*props));
-    if (!props)
-        return false;
-    bool found = false;
-    if (instance->dispatch.vkEnumerateDeviceExtensionProperties(pd, NULL, &count, props) >=
-        VK_SUCCESS) {
-        for (uint32_t i = 0; i < count && !found; i++)
-            found = strcmp(props[i].extensionName, name) == 0;
-    }
-    free(props);
-    return found;
-}
 
 static bool name_listed(const char *const *names, uint32_t count, const char *name)
 {
@@ -36,25 +15,6 @@ static bool name_listed(const char *const *names, uint32_t count, const char *na
     return false;
 }
 
-/* The host side of memory sharing: VK_EXT_external_memory_host, enabled whether or not the
- * guest asked for it, and the alignment imports need. */
-static VkDeviceSize host_pointer_alignment(struct pv_instance *instance, VkPhysicalDevice pd)
-{
-    VkPhysicalDeviceExternalMemoryHostPropertiesEXT host_props = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
-    };
-    VkPhysicalDeviceProperties2 props = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-        .pNext = &host_props,
-    };
-    instance->dispatch.vkGetPhysicalDeviceProperties2(pd, &props);
-    VkDeviceSize align = host_props.minImportedHostPointerAlignment;
-    long page = sysconf(_SC_PAGESIZE);
-    if (page > 0 && align < (VkDeviceSize)page)
-        align = (VkDeviceSize)page;   /* the guest maps whole pages */
-    return align && !(align & (align - 1)) ? align : 0;
-}
-
 void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDevice *a)
 {
     struct pv_physical_device *pd = (struct pv_physical_device *)a->physicalDevice_object;
@@ -63,8 +23,11 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
     info.enabledLayerCount = 0;
     info.ppEnabledLayerNames = NULL;
 
+    /* VK_EXT_external_memory_host, the host side of memory sharing, is enabled whether or not
+     * the guest asked for it. */
     const char *host_ext = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
-    bool memory_host = has_device_extension(instance, pd->handle, host_ext);
+    const VkPhysicalDeviceMemoryProperties *memory = pv_physical_device_memory(ctx, pd);
+    bool memory_host = pd->host_pointer_alignment != 0;
     const char **names = calloc(info.enabledExtensionCount + 1, sizeof(*names));
     if (!names) {
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -105,12 +68,12 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
     device->base.instance = instance;
     device->base.device = device;
     pv_device_dispatch_init(&device->dispatch, gdpa, handle);
-    instance->dispatch.vkGetPhysicalDeviceMemoryProperties(pd->handle, &device->memory_properties);
+    device->memory_properties = *memory;
     if (memory_host) {
         device->get_memory_host_pointer_properties = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
             handle, "vkGetMemoryHostPointerPropertiesEXT");
         if (device->get_memory_host_pointer_properties)
-            device->host_pointer_alignment = host_pointer_alignment(instance, pd->handle);
+            device->host_pointer_alignment = pd->host_pointer_alignment;
     }
     if (!device->host_pointer_alignment)
         pv_log("context %u (%s): the host has no VK_EXT_external_memory_host: host-visible "

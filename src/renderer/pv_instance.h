@@ -11,7 +11,18 @@ struct pv_physical_device {
     /* The device extensions the guest sees (pv_physical_device.c); NULL until first asked. */
     VkExtensionProperties *extensions;
     uint32_t extension_count;
+    /* The memory types and heaps the guest sees (pv_memory_types.h), once memory_loaded, and
+     * the alignment of host-memory imports (0: the host cannot share memory). */
+    bool memory_loaded;
+    VkPhysicalDeviceMemoryProperties memory;
+    VkDeviceSize host_pointer_alignment;
 };
+
+/* Whether the host driver offers a device extension. */
+bool pv_physical_device_has_extension(struct pv_physical_device *pd, const char *name);
+/* The memory properties the guest sees, probed on first use. */
+const VkPhysicalDeviceMemoryProperties *pv_physical_device_memory(struct pv_context *ctx,
+                                                                   struct pv_physical_device *pd);
 
 /* Whether this host implements a device extension itself, so that it never reaches the host
  * driver (pv_physical_device.c). */
