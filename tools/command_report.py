@@ -17,7 +17,7 @@ import tempfile
 
 GUEST_PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline',
                   'queries', 'upload', 'threads', 'events', 'copies',
-                  'renderpass2', 'dynamic', 'pipelines', 'extensions', 'bigstream', 'sync2']
+                  'renderpass2', 'dynamic', 'pipelines', 'extensions', 'bigstream', 'sync2', 'memtypes']
 
 
 def run_workloads(build, guest, stats_dir):

@@ -33,7 +33,7 @@ import time
 
 PROGRAMS = ['clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline', 'queries', 'upload',
             'threads', 'events', 'copies', 'renderpass2', 'dynamic', 'pipelines', 'extensions', 'bigstream',
-            'sync2']
+            'sync2', 'memtypes']
 LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
 GUESTS = ['bookworm', 'trixie', 'sid']
 # Inside a Debian guest root: its Venus driver and its lavapipe (for its reference server).
