@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Packs what a benchmark run needs on a GPU machine where nothing can be installed: pvgpu, the
 # Venus guest driver with the libraries it links that such a machine may lack, pvbench and its
-# shaders, into DIR (default .devrun). On that machine, with the Vulkan loader present:
+# shaders, the memtypes guest program, into DIR (default .devrun). On that machine, with the
+# Vulkan loader present:
 #
 #   bench/carry-run.sh DIR HOST_ICD OUT [run.py arguments...]
+#   bench/memory-types.sh DIR HOST_ICD OUT
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PVGPU_BUILD_DIR:-$root/build}
@@ -12,6 +14,7 @@ rm -rf "$dir"
 mkdir -p "$dir/lib" "$dir/bench"
 cp "$build/pvgpu" "$dir/"
 cp "$build/bench/pvbench" "$build"/bench/*.spv "$dir/bench/"
+cp "$build/tests/guest/guest_memtypes" "$dir/bench/"
 driver=$build/guest-driver/install/lib/libvulkan_virtio.so
 cp "$driver" "$dir/lib/"
 for lib in libdrm.so.2 libudev.so.1 libexpat.so.1 libz.so.1; do

@@ -32,6 +32,7 @@ struct bench_options {
     double seconds;      /* idle: the longest it stays */
     const char *stop_file;
     const char *shader_dir;
+    int memory_type;     /* upload: the mapped buffer's memory type; -1: chosen by its flags */
 };
 
 struct bench {
@@ -45,6 +46,7 @@ struct bench_buffer {
     VkDeviceMemory memory;
     VkDeviceSize size;
     VkMemoryPropertyFlags flags;
+    uint32_t type;
     void *map; /* when mapped */
 };
 
@@ -100,9 +102,10 @@ static uint32_t bench_memory_type(struct bench *b, uint32_t type_bits, VkMemoryP
     pv_fatal(&b->g, "no memory type in bits 0x%x with flags 0x%x", type_bits, required);
 }
 
-static void bench_buffer_create(struct bench *b, struct bench_buffer *buf, VkDeviceSize size, VkBufferUsageFlags usage,
-                                VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred,
-                                VkMemoryPropertyFlags avoided, bool map)
+/* A buffer in memory type `type`, or (type < 0) in the first type with the flags asked for. */
+static void bench_buffer_create_in(struct bench *b, struct bench_buffer *buf, VkDeviceSize size,
+                                   VkBufferUsageFlags usage, int type_wanted, VkMemoryPropertyFlags required,
+                                   VkMemoryPropertyFlags preferred, VkMemoryPropertyFlags avoided, bool map)
 {
     if (map && b->o.no_map)
         pv_fatal(&b->g, "internal error: a mapped buffer with --no-map");
@@ -117,7 +120,11 @@ static void bench_buffer_create(struct bench *b, struct bench_buffer *buf, VkDev
     PV_CHECK(&b->g, vkCreateBuffer(b->g.device, &info, NULL, &buf->buffer));
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(b->g.device, buf->buffer, &req);
-    uint32_t type = bench_memory_type(b, req.memoryTypeBits, required, preferred, avoided);
+    if (type_wanted >= 0 && !(req.memoryTypeBits & (1u << type_wanted)))
+        pv_fatal(&b->g, "memory type %d cannot hold this buffer (types 0x%x)", type_wanted, req.memoryTypeBits);
+    uint32_t type = type_wanted >= 0 ? (uint32_t)type_wanted
+                                     : bench_memory_type(b, req.memoryTypeBits, required, preferred, avoided);
+    buf->type = type;
     buf->flags = b->g.memory_properties.memoryTypes[type].propertyFlags;
     VkMemoryAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
@@ -130,6 +137,13 @@ static void bench_buffer_create(struct bench *b, struct bench_buffer *buf, VkDev
     PV_CHECK(&b->g, vkBindBufferMemory(b->g.device, buf->buffer, buf->memory, 0));
     if (map)
         PV_CHECK(&b->g, vkMapMemory(b->g.device, buf->memory, 0, VK_WHOLE_SIZE, 0, &buf->map));
+}
+
+static void bench_buffer_create(struct bench *b, struct bench_buffer *buf, VkDeviceSize size, VkBufferUsageFlags usage,
+                                VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred,
+                                VkMemoryPropertyFlags avoided, bool map)
+{
+    bench_buffer_create_in(b, buf, size, usage, -1, required, preferred, avoided, map);
 }
 
 static void bench_buffer_destroy(struct bench *b, struct bench_buffer *buf)
@@ -584,6 +598,14 @@ static int run_upload(struct bench *b)
     const uint32_t iterations = b->o.iterations ? b->o.iterations : 5;
     const VkDeviceSize bytes = mib << 20;
     VkDevice device = b->g.device;
+    const VkPhysicalDeviceMemoryProperties *mp = &b->g.memory_properties;
+    if (b->o.memory_type >= (int)mp->memoryTypeCount)
+        pv_fatal(&b->g, "--memory-type %d: the device has %u types", b->o.memory_type, mp->memoryTypeCount);
+    if (b->o.memory_type >= 0 &&
+        !(mp->memoryTypes[b->o.memory_type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
+        printf("result upload n/a reason=type-%d-not-host-visible\n", b->o.memory_type);
+        return 0;
+    }
 
     uint32_t *source = malloc(bytes);
     if (!source)
@@ -591,8 +613,9 @@ static int run_upload(struct bench *b)
     for (size_t i = 0; i < bytes / 4; i++)
         source[i] = (uint32_t)i * 2654435761u;
     struct bench_buffer staging, target;
-    bench_buffer_create(b, &staging, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0, true);
+    bench_buffer_create_in(b, &staging, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                           b->o.memory_type, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                           0, true);
     /* Device-local memory the host cannot see, where the device has any (not on lavapipe). */
     bench_buffer_create(b, &target, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, 0,
                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, false);
@@ -636,10 +659,10 @@ static int run_upload(struct bench *b)
 
     double total_mib = (double)mib * iterations;
     printf("result upload mib=%" PRIu64 " iterations=%u mib_per_s=%.0f memcpy_mib_per_s=%.0f copy_mib_per_s=%.0f "
-           "cold_mib_per_s=%.0f target=%s\n",
+           "cold_mib_per_s=%.0f target=%s staging_type=%u\n",
            mib, iterations, total_mib / ((double)(memcpy_ns + copy_ns) * 1e-9), total_mib / ((double)memcpy_ns * 1e-9),
            total_mib / ((double)copy_ns * 1e-9), (double)mib / ((double)cold_ns * 1e-9),
-           target.flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT ? "host-visible" : "device-only");
+           target.flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT ? "host-visible" : "device-only", staging.type);
 
     vkDestroyFence(device, fence, NULL);
     vkFreeCommandBuffers(device, b->pool, 1, &cmd);
@@ -866,9 +889,11 @@ static void print_driver(struct pv_guest *g)
 static void usage(FILE *out, const char *argv0)
 {
     fprintf(out, "usage: %s WORKLOAD [--size N] [--iterations N] [--no-map] [--call C] [--seconds S]\n"
-                 "       [--stop-file FILE] [--shader-dir DIR]\n"
+                 "       [--stop-file FILE] [--shader-dir DIR] [--memory-type T]\n"
                  "Prints one line 'result WORKLOAD key=value ...'. Sizes take K, M, G (binary) suffixes.\n"
-                 "--no-map: map no memory (for the reference host's runs).\nWorkloads (--size means):\n",
+                 "--no-map: map no memory (for the reference host's runs).\n"
+                 "--memory-type T: upload through memory type T (default: the first host-visible coherent one).\n"
+                 "Workloads (--size means):\n",
             argv0);
     for (size_t i = 0; i < PV_ARRAY_SIZE(workloads); i++)
         fprintf(out, "  %-10s %s\n", workloads[i].name, workloads[i].size_help);
@@ -906,6 +931,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     b.o.workload = argv[1];
+    b.o.memory_type = -1;
     const struct workload *w = NULL;
     for (size_t i = 0; i < PV_ARRAY_SIZE(workloads); i++) {
         if (!strcmp(workloads[i].name, b.o.workload))
@@ -941,6 +967,8 @@ int main(int argc, char **argv)
             b.o.stop_file = value;
         } else if (!strcmp(arg, "--shader-dir")) {
             b.o.shader_dir = value;
+        } else if (!strcmp(arg, "--memory-type") && parse_count(value, &count) && count < VK_MAX_MEMORY_TYPES) {
+            b.o.memory_type = (int)count;
         } else {
             fprintf(stderr, "pvbench: bad option %s %s (try --help)\n", arg, value);
             return 2;
