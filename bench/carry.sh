@@ -14,7 +14,7 @@ rm -rf "$dir"
 mkdir -p "$dir/lib" "$dir/bench"
 cp "$build/pvgpu" "$dir/"
 cp "$build/bench/pvbench" "$build"/bench/*.spv "$dir/bench/"
-cp "$build/tests/guest/guest_memtypes" "$dir/bench/"
+cp "$build/tests/guest/guest_memtypes" "$build/bench/memexport" "$dir/bench/"
 driver=$build/guest-driver/install/lib/libvulkan_virtio.so
 cp "$driver" "$dir/lib/"
 for lib in libdrm.so.2 libudev.so.1 libexpat.so.1 libz.so.1; do

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every memory type of a GPU host, natively and through pvgpu (the bookworm guest of a folder
 # packed by bench/carry.sh): the memtypes guest program up to 1 GiB per allocation, then the
-# upload benchmark through each memory type, REPS interleaved repetitions (default 3). Writes
-# OUT/memtypes-{native,pvgpu}.log, OUT/pvgpu-server.log and OUT/upload.txt (one line per run:
-# type mode mib_per_s, or n/a with its reason).
+# upload benchmark through each memory type, REPS interleaved repetitions (default 3); first,
+# which host-visible types the driver exports as an fd another process maps (memexport). Writes
+# OUT/memexport.txt, OUT/memtypes-{native,pvgpu}.log, OUT/pvgpu-server.log and OUT/upload.txt
+# (one line per run: type mode mib_per_s, or n/a with its reason).
 #
 #   bench/memory-types.sh DIR HOST_ICD OUT
 set -u
@@ -19,6 +20,7 @@ guest() {
     timeout 300 "$dir/pvgpu" run --host-icd "$host_icd" --guest-icd "$dir/virtio_icd.json" --protocol 2022 -- "$@"
 }
 
+native "$dir/bench/memexport" 2>&1 | grep -E '^(result|info external)' | tee "$out/memexport.txt"
 native "$dir/bench/guest_memtypes" --max-size 1024 >"$out/memtypes-native.log" 2>&1
 echo "memtypes native: exit $? ($(tail -n 1 "$out/memtypes-native.log"))"
 guest "$dir/bench/guest_memtypes" --max-size 1024 >"$out/memtypes-pvgpu.log" 2>"$out/pvgpu-server.log"
