@@ -57,8 +57,8 @@ static void probe(struct pv_guest *g, uint32_t type, VkExternalMemoryHandleTypeF
     }
     printf("result memexport type=%u flags=0x%x handle=%s export=yes mmap=%s same_bytes=%s\n", type, flags, name,
            mapped, same);
-    close(fd);
     vkFreeMemory(g->device, memory, NULL);
+    close(fd);
 }
 
 int main(int argc, char **argv)
@@ -76,6 +76,17 @@ int main(int argc, char **argv)
     }
     options.device_extensions = extensions;
     options.device_extension_count = count;
+    VkPhysicalDeviceDriverProperties driver = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES };
+    VkPhysicalDeviceProperties2 properties = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                               .pNext = &driver };
+    vkGetPhysicalDeviceProperties2(g.physical_device, &properties);
+    if (driver.driverID == VK_DRIVER_ID_MESA_LLVMPIPE) {
+        /* lavapipe 22.3 crashes in vkFreeMemory of memory allocated for export; it imports
+         * host pages into its only type anyway. */
+        printf("result memexport n/a reason=lavapipe\n");
+        pv_guest_create_device(&g, &options);
+        return pv_guest_finish(&g);
+    }
     pv_guest_create_device(&g, &options);
     const bool fd = count >= 1 && !strcmp(extensions[0], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME);
     const bool dma_buf = count == 2;
