@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds minimal Debian roots of newer releases (default: trixie and sid) with the Mesa Vulkan
 # drivers they ship, under the build tree, so the host can be run against their Venus guest driver.
-# Usage: scripts/setup-guest-roots.sh [SUITE...]. A root whose stamp exists is left alone.
+# Usage: scripts/setup-guest-roots.sh [ROOT...], each ROOT a suite (trixie, sid) or SUITE-vm: the
+# suite's root with what the VM test bed needs besides (scripts/vm.sh: Debian's QEMU with its GL
+# display modules, Xvfb, the Debian kernel, busybox and kmod for the guest's initramfs). A root
+# whose stamp is current is left alone.
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
@@ -14,7 +17,16 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 # The guest driver and programs, and the release's own virglrenderer (virgl_test_server), the
 # reference host the tests compare with, with the EGL and GL it loads (--use-egl-surfaceless). A root
 # made with another list is made again.
-packages=mesa-vulkan-drivers,vulkan-tools,virgl-server,libegl1,libegl-mesa0,libgl1
+base_packages=mesa-vulkan-drivers,vulkan-tools,virgl-server,libegl1,libegl-mesa0,libgl1
+vm_packages=qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,xvfb,xauth,libgl1-mesa-dri,linux-image-amd64,busybox-static,kmod,cpio
+# debootstrap cannot resolve virtual packages (GTK's dbus-session-bus), so these go in with apt
+# inside the root afterwards.
+packages_of() {
+    case $1 in
+    *-vm) echo "$base_packages;$vm_packages" ;;
+    *) echo "$base_packages" ;;
+    esac
+}
 
 # Commands inside a root get a clean environment: the host's locale, VK_* or LD_* must not leak in.
 in_root() {
@@ -39,7 +51,7 @@ remove_root() {
 # The stamp: the Mesa version, then the package list the root was made with.
 current() {
     [ -f "$roots/$1.stamp" ] && [ -d "$roots/$1" ] &&
-        [ "$(sed -n 2p "$roots/$1.stamp")" = "$packages" ]
+        [ "$(sed -n 2p "$roots/$1.stamp")" = "$(packages_of "$1")" ]
 }
 
 pending=()
@@ -54,12 +66,14 @@ mkdir -p "$roots"
 exec 9> "$roots/.lock"
 flock 9
 
-for suite in "${pending[@]}"; do
-    root="$roots/$suite"
+for name in "${pending[@]}"; do
+    suite=${name%-vm}
+    packages=$(packages_of "$name")
+    root="$roots/$name"
     partial="$root.partial"
     stamp="$root.stamp"
     log="$root.log"
-    current "$suite" && continue
+    current "$name" && continue
     start=$SECONDS
 
     # No stamp means the root (if any) is from a run that did not finish.
@@ -76,11 +90,24 @@ for suite in "${pending[@]}"; do
     # A private mount namespace: the proc and sys that debootstrap mounts into the root go away
     # with it, even when debootstrap is killed.
     if ! unshare -m --propagation private \
-        debootstrap --variant=minbase --include="$packages" \
+        debootstrap --variant=minbase --include="${packages%%;*}" \
         --keyring="$keyring" "$suite" "$partial" "$mirror" "$script" > "$log" 2>&1; then
         tail -n 20 "$log" >&2
         echo "setup-guest-roots: debootstrap of $suite failed; see $log" >&2
         exit 1
+    fi
+    extra=${packages#*;}
+    if [ "$extra" != "$packages" ]; then
+        # INITRD=No: the kernel's own initramfs is not needed (scripts/vm.sh makes the guest's).
+        if ! unshare -m --propagation private sh -c 'mount -t proc proc "$1/proc" &&
+            env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
+                DEBIAN_FRONTEND=noninteractive INITRD=No chroot "$1" \
+                apt-get install -y --no-install-recommends $2' sh "$partial" "${extra//,/ }" \
+            >> "$log" 2>&1; then
+            tail -n 20 "$log" >&2
+            echo "setup-guest-roots: installing $extra into $name failed; see $log" >&2
+            exit 1
+        fi
     fi
     in_root "$partial" apt-get clean
 

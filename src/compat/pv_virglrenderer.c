@@ -10,11 +10,13 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "pv_gpu_core.h"
 #include "pv_log.h"
+#include "pv_virgl_resource2d.h"
 
 static struct {
     bool initialized;
@@ -24,9 +26,17 @@ static struct {
     void (*write_context_fence)(void *cookie, uint32_t ctx_id, uint32_t ring_idx,
                                 uint64_t fence_id);
     struct pv_gpu *gpu;
-    virgl_debug_callback_type debug_callback;
     bool warned_gl;
 } state;
+
+/* Where the host's log lines go: the caller's log callback (1.x), its debug callback (0.x), or
+ * stderr. Kept across cleanup, as virglrenderer does. */
+static struct {
+    virgl_debug_callback_type debug_callback;
+    virgl_log_callback_type log_callback;
+    void *log_data;
+    virgl_free_data_callback_type free_log_data;
+} logging;
 
 static int status_errno(enum pv_gpu_status status)
 {
@@ -117,15 +127,16 @@ PV_VIRGL_EXPORT void virgl_renderer_cleanup(void *cookie)
     if (!state.initialized)
         return;
     pv_gpu_destroy(state.gpu);
-    virgl_debug_callback_type debug_callback = state.debug_callback;
+    pv_res2d_clear();
     memset(&state, 0, sizeof(state));
-    state.debug_callback = debug_callback;
 }
 
 PV_VIRGL_EXPORT void virgl_renderer_reset(void)
 {
-    if (state.initialized)
+    if (state.initialized) {
         pv_gpu_reset(state.gpu);
+        pv_res2d_clear();
+    }
 }
 
 PV_VIRGL_EXPORT void virgl_renderer_poll(void)
@@ -141,12 +152,45 @@ PV_VIRGL_EXPORT int virgl_renderer_get_poll_fd(void)
     return pv_gpu_poll_fd(state.gpu);
 }
 
+static void call_debug_callback(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    logging.debug_callback(fmt, ap);
+    va_end(ap);
+}
+
+static void log_to_caller(void *data, const char *line)
+{
+    (void)data;
+    if (logging.log_callback)
+        logging.log_callback(VIRGL_LOG_LEVEL_INFO, line, logging.log_data);
+    else if (logging.debug_callback)
+        call_debug_callback("pvgpu: %s\n", line);
+}
+
+static void route_log(void)
+{
+    pv_log_set_sink(logging.log_callback || logging.debug_callback ? log_to_caller : NULL, NULL);
+}
+
 PV_VIRGL_EXPORT virgl_debug_callback_type virgl_set_debug_callback(virgl_debug_callback_type cb)
 {
-    /* Kept for the ABI; PearVisor GPU logs to stderr with its own prefix. */
-    virgl_debug_callback_type old = state.debug_callback;
-    state.debug_callback = cb;
+    virgl_debug_callback_type old = logging.debug_callback;
+    logging.debug_callback = cb;
+    route_log();
     return old;
+}
+
+PV_VIRGL_EXPORT void virgl_set_log_callback(virgl_log_callback_type cb, void *user_data,
+                                            virgl_free_data_callback_type free_user_data_cb)
+{
+    if (logging.free_log_data)
+        logging.free_log_data(logging.log_data);
+    logging.log_callback = cb;
+    logging.log_data = user_data;
+    logging.free_log_data = free_user_data_cb;
+    route_log();
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_execute(void *execute_args, uint32_t execute_size)
@@ -304,6 +348,8 @@ virgl_renderer_resource_create_blob(const struct virgl_renderer_resource_create_
         return -EINVAL;
     if (args->blob_mem == VIRGL_RENDERER_BLOB_MEM_GUEST && args->num_iovs && !args->iovecs)
         return -EINVAL;
+    if (pv_res2d_exists(args->res_handle))
+        return -EEXIST;
     struct pv_gpu_blob_args blob = {
         .res_id = args->res_handle,
         .ctx_id = args->ctx_id,
@@ -332,6 +378,28 @@ PV_VIRGL_EXPORT int virgl_renderer_resource_map(uint32_t res_handle, void **map,
     if (ret == 0 && out_size)
         *out_size = size;
     return ret;
+}
+
+PV_VIRGL_EXPORT int virgl_renderer_resource_map_fixed(uint32_t res_handle, void *addr)
+{
+    /* The blob's memfd mapped over the caller's range: the guest then sees the very pages the
+     * host driver imported. A blob without one (guest memory) takes the caller's other path. */
+    struct pv_gpu_resource_info info;
+    if (!state.initialized || !addr ||
+        pv_gpu_resource_info(state.gpu, res_handle, &info) != PV_GPU_OK ||
+        !(info.blob_flags & VIRGL_RENDERER_BLOB_FLAG_USE_MAPPABLE))
+        return -EINVAL;
+    void *map;
+    uint64_t size;
+    int fd;
+    if (info.blob_mem != VIRGL_RENDERER_BLOB_MEM_HOST3D || !info.exportable ||
+        pv_gpu_resource_map(state.gpu, res_handle, &map, &size) != PV_GPU_OK ||
+        pv_gpu_resource_export(state.gpu, res_handle, &fd) != PV_GPU_OK)
+        return -EOPNOTSUPP;
+    void *fixed = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    int err = errno;
+    close(fd);
+    return fixed == MAP_FAILED ? -err : 0;
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_resource_unmap(uint32_t res_handle)
@@ -374,7 +442,7 @@ virgl_renderer_resource_import_blob(const struct virgl_renderer_resource_import_
 
 PV_VIRGL_EXPORT void virgl_renderer_resource_unref(uint32_t res_handle)
 {
-    if (state.initialized)
+    if (state.initialized && !pv_res2d_unref(res_handle))
         pv_gpu_resource_unref(state.gpu, res_handle);
 }
 
@@ -392,21 +460,52 @@ PV_VIRGL_EXPORT void *virgl_renderer_resource_get_priv(uint32_t res_handle)
 PV_VIRGL_EXPORT int virgl_renderer_resource_get_info(int res_handle,
                                                      struct virgl_renderer_resource_info *info)
 {
-    /* Blobs have no texture, format or size to report; virglrenderer says EINVAL too. */
-    (void)res_handle;
-    (void)info;
-    return -EINVAL;
+    if (!state.initialized || !info)
+        return -EINVAL;
+    if (pv_res2d_info((uint32_t)res_handle, info) == 0)
+        return 0;
+    /* A blob is memory: no texture, format or size (QEMU needs the call to succeed, and an fd
+     * of -1 tells it there is no dma-buf to scan out). */
+    struct pv_gpu_resource_info blob;
+    if (pv_gpu_resource_info(state.gpu, (uint32_t)res_handle, &blob) != PV_GPU_OK)
+        return -EINVAL;
+    *info = (struct virgl_renderer_resource_info){ .handle = (uint32_t)res_handle, .fd = -1 };
+    return 0;
 }
 
-/* -- OpenGL-era entry points ------------------------------------------------------------ */
+PV_VIRGL_EXPORT int
+virgl_renderer_resource_get_info_ext(int res_handle, struct virgl_renderer_resource_info_ext *info)
+{
+    if (!info)
+        return -EINVAL;
+    int version = info->version;
+    int ret = virgl_renderer_resource_get_info(res_handle, &info->base);
+    if (ret == 0) {
+        info->version = version;
+        info->has_dmabuf_export = false;
+        info->planes = 0;
+        info->modifiers = 0;
+        info->d3d_tex2d = NULL;
+    }
+    return ret;
+}
+
+/* -- classic resources ------------------------------------------------------------------ */
 
 PV_VIRGL_EXPORT int virgl_renderer_resource_create(struct virgl_renderer_resource_create_args *args,
                                                    struct iovec *iov, uint32_t num_iovs)
 {
-    (void)args;
-    (void)iov;
-    (void)num_iovs;
-    return gl_not_served("virgl_renderer_resource_create");
+    struct pv_gpu_resource_info blob;
+    if (!state.initialized || !args || (num_iovs && !iov))
+        return -EINVAL;
+    if (pv_gpu_resource_info(state.gpu, args->handle, &blob) == PV_GPU_OK)
+        return -EEXIST;
+    int ret = pv_res2d_create(args);
+    if (ret == -EINVAL)
+        return gl_not_served("virgl_renderer_resource_create of a 3D resource");
+    if (ret == 0 && num_iovs)
+        ret = pv_res2d_attach(args->handle, iov, (int)num_iovs);
+    return ret;
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_resource_import_eglimage(
@@ -420,20 +519,35 @@ PV_VIRGL_EXPORT int virgl_renderer_resource_import_eglimage(
 PV_VIRGL_EXPORT int virgl_renderer_resource_attach_iov(int res_handle, struct iovec *iov,
                                                        int num_iovs)
 {
-    (void)res_handle;
-    (void)iov;
-    (void)num_iovs;
-    return gl_not_served("virgl_renderer_resource_attach_iov");
+    if (!state.initialized)
+        return -EINVAL;
+    return pv_res2d_attach((uint32_t)res_handle, iov, num_iovs);
 }
 
 PV_VIRGL_EXPORT void virgl_renderer_resource_detach_iov(int res_handle, struct iovec **iov,
                                                         int *num_iovs)
 {
-    (void)res_handle;
+    struct iovec *backing = NULL;
+    int count = 0;
+    if (state.initialized)
+        pv_res2d_detach((uint32_t)res_handle, &backing, &count);
     if (iov)
-        *iov = NULL;
+        *iov = backing;
     if (num_iovs)
-        *num_iovs = 0;
+        *num_iovs = count;
+}
+
+/* virgl_box is x, y, z, w, h, d as 32-bit values in every virglrenderer release. */
+static int transfer(uint32_t handle, int level, uint32_t stride, const struct virgl_box *box,
+                    uint64_t offset, const struct iovec *iov, int count, bool to_host)
+{
+    if (!state.initialized || !box || level != 0 || count < 0)
+        return -EINVAL;
+    if (!pv_res2d_exists(handle))
+        return gl_not_served("a transfer to or from a 3D resource");
+    struct pv_res2d_box b;
+    memcpy(&b, box, sizeof(b));
+    return pv_res2d_transfer(handle, to_host, stride, &b, offset, iov, count);
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_transfer_read_iov(uint32_t handle, uint32_t ctx_id,
@@ -442,9 +556,8 @@ PV_VIRGL_EXPORT int virgl_renderer_transfer_read_iov(uint32_t handle, uint32_t c
                                                      uint64_t offset, struct iovec *iov,
                                                      int iovec_cnt)
 {
-    (void)handle, (void)ctx_id, (void)level, (void)stride, (void)layer_stride, (void)box;
-    (void)offset, (void)iov, (void)iovec_cnt;
-    return gl_not_served("virgl_renderer_transfer_read_iov");
+    (void)ctx_id, (void)layer_stride;
+    return transfer(handle, (int)level, stride, box, offset, iov, iovec_cnt, false);
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_transfer_write_iov(uint32_t handle, uint32_t ctx_id, int level,
@@ -453,28 +566,33 @@ PV_VIRGL_EXPORT int virgl_renderer_transfer_write_iov(uint32_t handle, uint32_t 
                                                       struct iovec *iovec,
                                                       unsigned int iovec_cnt)
 {
-    (void)handle, (void)ctx_id, (void)level, (void)stride, (void)layer_stride, (void)box;
-    (void)offset, (void)iovec, (void)iovec_cnt;
-    return gl_not_served("virgl_renderer_transfer_write_iov");
+    (void)ctx_id, (void)layer_stride;
+    if (iovec_cnt > INT32_MAX)
+        return -EINVAL;
+    return transfer(handle, level, stride, box, offset, iovec, (int)iovec_cnt, true);
 }
 
 PV_VIRGL_EXPORT void *virgl_renderer_get_cursor_data(uint32_t resource_id, uint32_t *width,
                                                      uint32_t *height)
 {
-    (void)resource_id;
+    uint32_t w = 0, h = 0;
+    void *pixels = state.initialized ? pv_res2d_copy_pixels(resource_id, &w, &h) : NULL;
     if (width)
-        *width = 0;
+        *width = w;
     if (height)
-        *height = 0;
-    return NULL;
+        *height = h;
+    return pixels;
 }
 
 PV_VIRGL_EXPORT void virgl_renderer_get_rect(int resource_id, struct iovec *iov,
                                              unsigned int num_iovs, uint32_t offset, int x, int y,
                                              int width, int height)
 {
-    (void)resource_id, (void)iov, (void)num_iovs, (void)offset, (void)x, (void)y;
-    (void)width, (void)height;
+    /* The rectangle, packed at the resource's own stride from offset, into the caller's iovecs. */
+    if (!state.initialized || x < 0 || y < 0 || width < 0 || height < 0 || num_iovs > INT32_MAX)
+        return;
+    struct pv_res2d_box box = { (uint32_t)x, (uint32_t)y, 0, (uint32_t)width, (uint32_t)height, 1 };
+    pv_res2d_transfer((uint32_t)resource_id, false, 0, &box, offset, iov, (int)num_iovs);
 }
 
 PV_VIRGL_EXPORT int virgl_renderer_get_fd_for_texture(uint32_t tex_id, int *fd)

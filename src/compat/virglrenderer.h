@@ -1,8 +1,11 @@
 /* PearVisor GPU's declaration of the virglrenderer ABI it implements (libvirglrenderer.so.1),
  * written for this project: the names, prototypes, struct layouts and flag values are the ones
- * programs built against virglrenderer 0.10.x use, so that such a program (a VMM, Debian's
- * virgl_test_server) runs on PearVisor GPU unchanged. Only Venus is served: no OpenGL
- * contexts, resources or transfers; those entry points exist and fail.
+ * programs built against virglrenderer 1.x (up to 1.3) use, so that such a program (QEMU 9.2 and
+ * later with Venus, Debian's virgl_test_server of 0.10.4 or 1.x) runs on PearVisor GPU
+ * unchanged. Installed as <virgl/virglrenderer.h> with virglrenderer.pc saying 1.3.0: QEMU
+ * enables blob resources, context init and Venus from that version. Only Venus is served: no
+ * OpenGL contexts or 3D resources; the plain 2D resources a guest kernel's console uses are
+ * kept in host memory (pv_virgl_resource2d.c).
  *
  * Building with PVGPU_VIRGL_UNSTABLE_APIS (or VIRGL_RENDERER_UNSTABLE_APIS, as callers do)
  * declares the parts virglrenderer calls unstable, which every Venus user needs. */
@@ -12,6 +15,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "virgl-version.h"
 
 #define PV_VIRGL_EXPORT __attribute__((visibility("default")))
 
@@ -25,7 +30,10 @@ struct virgl_renderer_gl_ctx_param {
     bool shared;
     int major_ver;
     int minor_ver;
+    int compat_ctx;
 };
+
+#define VIRGL_RENDERER_CALLBACKS_VERSION 4
 
 /* Fields past the caller's version are never read. Version 2 ends at get_drm_fd; version 3
  * adds write_context_fence, version 4 get_server_fd and get_egl_display. */
@@ -56,6 +64,8 @@ struct virgl_renderer_callbacks {
 #define VIRGL_RENDERER_RENDER_SERVER (1 << 9)
 #define VIRGL_RENDERER_DRM (1 << 10)
 #define VIRGL_RENDERER_USE_VIDEO (1 << 11)
+#define VIRGL_RENDERER_COMPAT_PROFILE (1 << 13)
+#define VIRGL_RENDERER_USE_GUEST_VRAM (1 << 14)
 
 #define VIRGL_RENDERER_CONTEXT_FLAG_CAPSET_ID_MASK 0xff
 
@@ -135,6 +145,18 @@ struct virgl_renderer_resource_info {
     uint32_t tex_id;
     uint32_t stride;
     int drm_fourcc;
+    int fd;   /* 1.x: a dma-buf of the resource, or -1 */
+};
+
+#define VIRGL_RENDERER_RESOURCE_INFO_EXT_VERSION 0
+
+struct virgl_renderer_resource_info_ext {
+    int version;
+    struct virgl_renderer_resource_info base;
+    bool has_dmabuf_export;
+    int planes;
+    uint64_t modifiers;
+    void *d3d_tex2d;
 };
 
 struct virgl_renderer_resource_create_blob_args {
@@ -158,6 +180,17 @@ struct virgl_renderer_resource_import_blob_args {
 
 typedef void (*virgl_debug_callback_type)(const char *fmt, va_list ap);
 
+enum virgl_log_level_flags {
+    VIRGL_LOG_LEVEL_DEBUG,
+    VIRGL_LOG_LEVEL_INFO,
+    VIRGL_LOG_LEVEL_WARNING,
+    VIRGL_LOG_LEVEL_ERROR,
+    VIRGL_LOG_LEVEL_SILENT,
+};
+typedef void (*virgl_free_data_callback_type)(void *user_data);
+typedef void (*virgl_log_callback_type)(enum virgl_log_level_flags log_level, const char *message,
+                                        void *user_data);
+
 /* Lifetime and polling. */
 PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
                                         struct virgl_renderer_callbacks *cb);
@@ -166,6 +199,8 @@ PV_VIRGL_EXPORT void virgl_renderer_reset(void);
 PV_VIRGL_EXPORT void virgl_renderer_poll(void);
 PV_VIRGL_EXPORT int virgl_renderer_get_poll_fd(void);
 PV_VIRGL_EXPORT virgl_debug_callback_type virgl_set_debug_callback(virgl_debug_callback_type cb);
+PV_VIRGL_EXPORT void virgl_set_log_callback(virgl_log_callback_type cb, void *user_data,
+                                            virgl_free_data_callback_type free_user_data_cb);
 PV_VIRGL_EXPORT int virgl_renderer_execute(void *execute_args, uint32_t execute_size);
 
 /* Capsets. */
@@ -198,6 +233,8 @@ virgl_renderer_resource_create_blob(const struct virgl_renderer_resource_create_
 PV_VIRGL_EXPORT int virgl_renderer_resource_map(uint32_t res_handle, void **map,
                                                 uint64_t *out_size);
 PV_VIRGL_EXPORT int virgl_renderer_resource_unmap(uint32_t res_handle);
+/* 1.3: maps a blob at the caller's address (MAP_FIXED); the caller owns that mapping. */
+PV_VIRGL_EXPORT int virgl_renderer_resource_map_fixed(uint32_t res_handle, void *addr);
 PV_VIRGL_EXPORT int virgl_renderer_resource_get_map_info(uint32_t res_handle, uint32_t *map_info);
 PV_VIRGL_EXPORT int virgl_renderer_resource_export_blob(uint32_t res_id, uint32_t *fd_type,
                                                         int *fd);
@@ -208,8 +245,11 @@ PV_VIRGL_EXPORT void virgl_renderer_resource_set_priv(uint32_t res_handle, void 
 PV_VIRGL_EXPORT void *virgl_renderer_resource_get_priv(uint32_t res_handle);
 PV_VIRGL_EXPORT int virgl_renderer_resource_get_info(int res_handle,
                                                      struct virgl_renderer_resource_info *info);
+PV_VIRGL_EXPORT int
+virgl_renderer_resource_get_info_ext(int res_handle, struct virgl_renderer_resource_info_ext *info);
 
-/* OpenGL-era entry points: present for the ABI, failing (Venus needs none of them). */
+/* Classic resources: 2D ones (a guest console's framebuffer, a cursor) are kept in host memory
+ * and filled by transfers from their backing; 3D ones (OpenGL) are refused. */
 PV_VIRGL_EXPORT int virgl_renderer_resource_create(struct virgl_renderer_resource_create_args *args,
                                                    struct iovec *iov, uint32_t num_iovs);
 PV_VIRGL_EXPORT int virgl_renderer_resource_import_eglimage(

@@ -7,9 +7,27 @@
 #include <string.h>
 #include <unistd.h>
 
+static pv_log_sink_fn log_sink;
+static void *log_sink_data;
+
+void pv_log_set_sink(pv_log_sink_fn sink, void *data)
+{
+    log_sink = sink;
+    log_sink_data = data;
+}
+
 void pv_logv(const char *fmt, va_list ap)
 {
     char line[1024];
+    if (log_sink) {
+        if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+            return;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\n')
+            line[len - 1] = '\0';
+        log_sink(log_sink_data, line);
+        return;
+    }
     int n = snprintf(line, sizeof(line), "pvgpu[%d]: ", (int)getpid());
     if (n < 0)
         return;

@@ -96,6 +96,75 @@ static void experimental_query(const char *mode, bool gen_2022)
     virgl_renderer_context_destroy(3);
 }
 
+/* The plain 2D resources a guest console uses (VIRTIO_GPU_CMD_RESOURCE_CREATE_2D and friends as
+ * QEMU passes them): pixels go from the attached backing to the host and back. */
+static void resource2d(const char *mode)
+{
+    enum { W = 64, H = 32, ID = 30 };
+    struct virgl_renderer_resource_create_args args = {
+        .handle = ID, .target = 2, .format = 2, .bind = 2, .width = W, .height = H, .depth = 1,
+        .array_size = 1, .flags = 1,
+    };
+    check(virgl_renderer_resource_create(&args, NULL, 0) == 0, "%s: 2D resource %d", mode, ID);
+    check(virgl_renderer_resource_create(&args, NULL, 0) != 0, "%s: 2D resource %d again fails",
+          mode, ID);
+    struct virgl_renderer_resource_create_blob_args clash = {
+        .res_handle = ID, .ctx_id = 1, .blob_mem = VIRGL_RENDERER_BLOB_MEM_HOST3D, .size = 4096,
+    };
+    check(virgl_renderer_resource_create_blob(&clash) != 0,
+          "%s: a blob may not take a 2D resource's id", mode);
+    struct virgl_renderer_resource_create_args big = args;
+    big.handle = ID + 1;
+    big.width = big.height = 16384;
+    check(virgl_renderer_resource_create(&big, NULL, 0) != 0,
+          "%s: 2D resources past the memory bound are refused", mode);
+
+    /* The guest backing: two iovecs of the pixel rows, split mid-row. */
+    static uint32_t backing[W * H], readback[W * H];
+    for (int i = 0; i < W * H; i++)
+        backing[i] = 0x01000000u * (uint32_t)(i & 0xff) + (uint32_t)i;
+    struct iovec iov[2] = { { backing, 1000 }, { (uint8_t *)backing + 1000, sizeof(backing) - 1000 } };
+    check(virgl_renderer_resource_attach_iov(ID, iov, 2) == 0, "%s: attach_iov", mode);
+    struct { uint32_t x, y, z, w, h, d; } box = { 0, 0, 0, W, H, 1 };
+    check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&box, 0, NULL, 0) ==
+              0, "%s: transfer_write_iov (the whole resource from its backing)", mode);
+    uint32_t w = 0, h = 0;
+    uint32_t *cursor = virgl_renderer_get_cursor_data(ID, &w, &h);
+    check(cursor && w == W && h == H && !memcmp(cursor, backing, sizeof(backing)),
+          "%s: get_cursor_data: the pixels written", mode);
+    free(cursor);
+    /* A box in the middle, at the resource's offset of its first pixel. */
+    struct { uint32_t x, y, z, w, h, d; } part = { 8, 4, 0, 16, 8, 1 };
+    backing[4 * W + 8] = 0xdeadbeef;
+    check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&part,
+                                            (4 * W + 8) * 4, NULL, 0) == 0,
+          "%s: transfer_write_iov of a box", mode);
+    struct iovec out = { readback, sizeof(readback) };
+    check(virgl_renderer_transfer_read_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&box, 0, &out, 1) ==
+              0 && !memcmp(readback, backing, sizeof(backing)),
+          "%s: transfer_read_iov gives the box's pixels back", mode);
+    struct { uint32_t x, y, z, w, h, d; } outside = { 60, 0, 0, 8, 1, 1 };
+    check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&outside, 0, NULL,
+                                            0) != 0, "%s: a box past the resource fails", mode);
+    struct iovec short_iov = { backing, 100 };
+    check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&box, 0,
+                                            &short_iov, 1) != 0,
+          "%s: a backing shorter than the box fails", mode);
+    struct virgl_renderer_resource_info_ext ext = { .version = 0 };
+    check(virgl_renderer_resource_get_info_ext(ID, &ext) == 0 && ext.base.width == W &&
+              ext.base.height == H && ext.base.virgl_format == 2 && ext.base.stride == W * 4 &&
+              ext.base.flags == 1 && ext.base.fd == -1, "%s: get_info_ext of a 2D resource", mode);
+    struct iovec *back = NULL;
+    int back_count = 0;
+    virgl_renderer_resource_detach_iov(ID, &back, &back_count);
+    check(back == iov && back_count == 2, "%s: detach_iov hands the iovecs back", mode);
+    check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&box, 0, NULL, 0) !=
+              0, "%s: no transfer without a backing", mode);
+    virgl_renderer_resource_unref(ID);
+    check(virgl_renderer_resource_get_info(ID, &ext.base) != 0, "%s: 2D resource gone after unref",
+          mode);
+}
+
 static void run(bool async, const char *protocol)
 {
     char mode[64];
@@ -172,6 +241,20 @@ static void run(bool async, const char *protocol)
             munmap(other, 10000);
         close(fd);
     }
+    /* 1.3's map_fixed: the blob's pages over a range the caller reserved. */
+    uint8_t *window = mmap(NULL, 4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(window != MAP_FAILED && virgl_renderer_resource_map_fixed(7, window + 4096) == 0,
+          "%s: map_fixed 7 into a reserved window", mode);
+    if (window != MAP_FAILED && map) {
+        memset(map, 0x3c, 100);
+        bool same = window[4096] == 0x3c && window[4096 + 99] == 0x3c;
+        window[4096 + 5000] = 0x77;
+        same = same && ((uint8_t *)map)[5000] == 0x77;
+        check(same, "%s: the fixed mapping and the blob are the same pages", mode);
+        munmap(window, 4 * 4096);
+    }
+    check(virgl_renderer_resource_map_fixed(99, (void *)(uintptr_t)0x10000) == -EINVAL,
+          "%s: map_fixed of nothing fails", mode);
     check(virgl_renderer_resource_unmap(7) == 0, "%s: resource_unmap 7", mode);
 
     /* A guest blob over shared memory given as two iovecs. */
@@ -188,6 +271,8 @@ static void run(bool async, const char *protocol)
           mode);
     check(virgl_renderer_resource_export_blob(8, &fd_type, &fd) != 0,
           "%s: a guest blob is not exported", mode);
+    check(virgl_renderer_resource_map_fixed(8, (void *)(uintptr_t)0x10000) != 0,
+          "%s: a guest blob is not mapped fixed", mode);
     virgl_renderer_ctx_attach_resource(1, 8);
     virgl_renderer_ctx_detach_resource(1, 8);
     virgl_renderer_resource_set_priv(8, &rec);
@@ -244,12 +329,22 @@ static void run(bool async, const char *protocol)
           "%s: every callback got the init cookie", mode);
 
     /* OpenGL-era entry points fail without harm. */
-    struct virgl_renderer_resource_create_args gl = { .handle = 20, .width = 4, .height = 4 };
-    check(virgl_renderer_resource_create(&gl, NULL, 0) != 0, "%s: resource_create (GL) fails", mode);
+    struct virgl_renderer_resource_create_args gl = { .handle = 20, .target = 3, .format = 2,
+                                                      .width = 4, .height = 4, .depth = 1,
+                                                      .array_size = 1 };
+    check(virgl_renderer_resource_create(&gl, NULL, 0) != 0,
+          "%s: resource_create of a 3D texture fails", mode);
     check(virgl_renderer_transfer_read_iov(7, 1, 0, 0, 0, NULL, 0, NULL, 0) != 0,
-          "%s: transfers fail", mode);
+          "%s: transfers of a blob fail", mode);
     struct virgl_renderer_resource_info info;
-    check(virgl_renderer_resource_get_info(7, &info) != 0, "%s: resource_get_info fails", mode);
+    memset(&info, 0x55, sizeof(info));
+    check(virgl_renderer_resource_get_info(7, &info) == 0 && info.handle == 7 && info.fd == -1 &&
+              info.width == 0, "%s: get_info of a blob: no dma-buf (fd -1), no size", mode);
+    struct virgl_renderer_resource_info_ext ext = { .version = 0 };
+    check(virgl_renderer_resource_get_info_ext(7, &ext) == 0 && ext.base.fd == -1 &&
+              !ext.has_dmabuf_export && ext.d3d_tex2d == NULL, "%s: get_info_ext of a blob", mode);
+    check(virgl_renderer_resource_get_info(99, &info) != 0, "%s: get_info of nothing fails", mode);
+    resource2d(mode);
     struct virgl_renderer_supported_structures query = {
         .hdr = { VIRGL_RENDERER_STRUCTURE_TYPE_SUPPORTED_STRUCTURES, 0, sizeof(query) },
     };
@@ -264,11 +359,28 @@ static void run(bool async, const char *protocol)
           "%s: nothing works after cleanup", mode);
 }
 
+static int log_lines;
+static int log_freed;
+static void log_callback(enum virgl_log_level_flags level, const char *message, void *data)
+{
+    log_lines += level == VIRGL_LOG_LEVEL_INFO && data == &log_lines && strstr(message, "OpenGL");
+}
+static void free_log_data(void *data)
+{
+    log_freed += data == &log_lines;
+}
+
 int main(void)
 {
+    check(VIRGL_CHECK_VERSION(1, 3, 0) && !VIRGL_CHECK_VERSION(1, 3, 1),
+          "the header says virglrenderer 1.3.0");
+    virgl_set_log_callback(log_callback, &log_lines, free_log_data);
     /* Current guests by default and when asked for by name; the 2022 generation on request. */
     run(false, NULL);
     run(true, "current");
     run(false, "2022");
+    check(log_lines >= 1, "the log callback got the host's lines (%d about OpenGL)", log_lines);
+    virgl_set_log_callback(NULL, NULL, NULL);
+    check(log_freed == 1, "replacing the log callback frees its data");
     return tap_done();
 }
