@@ -53,6 +53,17 @@ static bool env_flag(const char *name)
     return value && *value && strcmp(value, "0") != 0;
 }
 
+/* The caller has no way to pass renderer options: they come from the environment.
+ * PVGPU_PROTOCOL=2022 serves Mesa 22.x guests; current ones by default. */
+static bool env_generation(enum pv_venus_generation *generation)
+{
+    const char *protocol = getenv("PVGPU_PROTOCOL");
+    if (protocol && *protocol && strcmp(protocol, "2022") && strcmp(protocol, "current"))
+        return false;
+    *generation = protocol && !strcmp(protocol, "2022") ? PV_VENUS_2022 : PV_VENUS_CURRENT;
+    return true;
+}
+
 /* Only Venus is served; say so once when a caller reaches for OpenGL. */
 static int gl_not_served(const char *what)
 {
@@ -94,18 +105,16 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
     state.write_fence = cb->write_fence;
     state.write_context_fence = cb->version >= 3 ? cb->write_context_fence : NULL;
 
-    /* The caller has no way to pass renderer options: they come from the environment.
-     * PVGPU_PROTOCOL=2022 serves Mesa 22.x guests; current ones by default. */
-    const char *protocol = getenv("PVGPU_PROTOCOL");
-    if (protocol && *protocol && strcmp(protocol, "2022") && strcmp(protocol, "current")) {
-        pv_log("virglrenderer: PVGPU_PROTOCOL=%s is neither 2022 nor current", protocol);
+    enum pv_venus_generation generation;
+    if (!env_generation(&generation)) {
+        pv_log("virglrenderer: PVGPU_PROTOCOL=%s is neither 2022 nor current",
+               getenv("PVGPU_PROTOCOL"));
         return -EINVAL;
     }
     struct pv_gpu_options options = {
         .renderer = { .portable = env_flag("PVGPU_PORTABLE"),
                       .validate = env_flag("PVGPU_VALIDATE"),
-                      .generation = protocol && !strcmp(protocol, "2022") ? PV_VENUS_2022
-                                                                          : PV_VENUS_CURRENT },
+                      .generation = generation },
         .fence_retired = fence_retired,
         /* virglrenderer calls back from the retiring thread with ASYNC_FENCE_CB, and from
          * virgl_renderer_poll otherwise. */
@@ -222,8 +231,11 @@ PV_VIRGL_EXPORT void virgl_renderer_get_cap_set(uint32_t set, uint32_t *max_ver,
                                                 uint32_t *max_size)
 {
     uint32_t version = 0, size = 0;
+    enum pv_venus_generation generation;
     if (state.initialized && (state.flags & VIRGL_RENDERER_VENUS))
         pv_gpu_capset_info(state.gpu, set, &version, &size);
+    else if (!state.initialized && env_generation(&generation))
+        pv_gpu_capset_info_of(generation, set, &version, &size);   /* QEMU asks before init */
     if (max_ver)
         *max_ver = size ? version : 0;
     if (max_size)
@@ -234,7 +246,7 @@ PV_VIRGL_EXPORT void virgl_renderer_fill_caps(uint32_t set, uint32_t version, vo
 {
     uint32_t max_version, max_size;
     virgl_renderer_get_cap_set(set, &max_version, &max_size);
-    if (!caps || !max_size || version > max_version)
+    if (!state.initialized || !caps || !max_size || version > max_version)
         return;
     pv_gpu_capset_fill(state.gpu, set, version, caps, max_size);
 }

@@ -112,14 +112,19 @@ static void drain_fd(int fd)
 
 /* -- capsets ---------------------------------------------------------------------------- */
 
+void pv_gpu_capset_info_of(enum pv_venus_generation generation, uint32_t capset_id,
+                           uint32_t *max_version, uint32_t *max_size)
+{
+    uint8_t buf[CAPSET_MAX_BYTES];
+    size_t size = pv_renderer_fill_capset(capset_id, 0, generation, buf, sizeof(buf));
+    *max_version = 0;
+    *max_size = (uint32_t)size;
+}
+
 void pv_gpu_capset_info(struct pv_gpu *gpu, uint32_t capset_id, uint32_t *max_version,
                         uint32_t *max_size)
 {
-    uint8_t buf[CAPSET_MAX_BYTES];
-    size_t size = pv_renderer_fill_capset(capset_id, 0, gpu->options.renderer.generation, buf,
-                                          sizeof(buf));
-    *max_version = 0;
-    *max_size = (uint32_t)size;
+    pv_gpu_capset_info_of(gpu->options.renderer.generation, capset_id, max_version, max_size);
 }
 
 enum pv_gpu_status pv_gpu_capset_fill(struct pv_gpu *gpu, uint32_t capset_id, uint32_t version,

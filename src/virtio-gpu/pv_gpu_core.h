@@ -66,7 +66,11 @@ struct pv_gpu *pv_gpu_create(const struct pv_gpu_options *options);
 void pv_gpu_destroy(struct pv_gpu *gpu);
 
 /* Capsets: only Venus (PV_CAPSET_VENUS, version 0). max_size 0 means not served. */
-/* The capset is the one of options.renderer.generation. */
+/* The capset is the one of options.renderer.generation. Its version and size depend on the
+ * generation only, so a VMM may ask before it creates the GPU (QEMU lists its capsets when the
+ * device is realized, before the renderer starts): pv_gpu_capset_info_of. */
+void pv_gpu_capset_info_of(enum pv_venus_generation generation, uint32_t capset_id,
+                           uint32_t *max_version, uint32_t *max_size);
 void pv_gpu_capset_info(struct pv_gpu *gpu, uint32_t capset_id, uint32_t *max_version,
                         uint32_t *max_size);
 /* Fills size bytes (the capset's max_size) of capset capset_id, version. */

@@ -374,6 +374,14 @@ int main(void)
 {
     check(VIRGL_CHECK_VERSION(1, 3, 0) && !VIRGL_CHECK_VERSION(1, 3, 1),
           "the header says virglrenderer 1.3.0");
+    /* QEMU lists its capsets when the device is realized, before virgl_renderer_init. */
+    uint32_t max_ver = 99, max_size = 0;
+    unsetenv("PVGPU_PROTOCOL");
+    virgl_renderer_get_cap_set(4, &max_ver, &max_size);
+    check(max_ver == 0 && max_size == PV_TEST_CAPSET_BYTES_CURRENT,
+          "before init: the Venus capset is listed (%u bytes)", max_size);
+    virgl_renderer_get_cap_set(1, &max_ver, &max_size);
+    check(max_size == 0, "before init: no virgl capset");
     virgl_set_log_callback(log_callback, &log_lines, free_log_data);
     /* Current guests by default and when asked for by name; the 2022 generation on request. */
     run(false, NULL);

@@ -1,0 +1,410 @@
+#!/usr/bin/python3
+"""The VM test bed: Debian's QEMU boots a Debian kernel whose initramfs runs Vulkan programs on
+Mesa's Venus driver, once with PearVisor GPU's libvirglrenderer.so.1 in QEMU and once with
+Debian's own libvirglrenderer1 (the reference), and compares them with the same programs run
+natively on the same host driver.
+
+Everything runs chrooted in a Debian root made by `scripts/setup-guest-roots.sh SUITE-vm` (QEMU,
+its GL display modules, Xvfb, the kernel and the guest userland come from that release; the
+machine's own packages are not used): tests/vm/in-root.sh. No KVM: TCG. QEMU's virtio-gpu-gl
+device needs a display with OpenGL; with no DRM render node on the host, egl-headless cannot
+start, so QEMU shows an SDL window with gl=on on an Xvfb server (Mesa's llvmpipe).
+
+The guest (tests/vm/init.sh) prints each program's output between markers on the serial port.
+A program passes when it exits 0 after printing "PASS <name>", and its "digest" lines equal the
+native run's. vulkaninfo must name the Venus device on the host's driver. QEMU's own output must
+hold no error line. Through pvgpu, the QEMU process is checked for what the guest's contexts
+leave behind: its open fds and shared-memory mappings at a snapshot after the first program
+equal those after a program killed mid-work and at the end, and every context's teardown line
+says nothing is left.
+
+Exit status 1 when anything through pvgpu fails; the reference's results are reported only.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import initramfs  # noqa: E402
+
+HOST_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json'
+GUEST_ICD = '/usr/share/vulkan/icd.d/virtio_icd.json'
+SMOKE = ['vulkaninfo', 'cube', 'saxpy', 'upload']
+SUITE = ['vulkaninfo', 'clear', 'triangle', 'cube', 'texture', 'saxpy', 'indirect', 'timeline',
+         'queries', 'upload', 'threads', 'events', 'copies', 'renderpass2', 'dynamic', 'pipelines',
+         'extensions', 'bigstream', 'sync2', 'memtypes']
+# pvbench workloads measured in the VM and on the host (small: the guest CPU is emulated).
+BENCH = [('cube', ['cube', '--iterations', '300']),
+         ('compute', ['compute', '--size', '16M', '--iterations', '5']),
+         ('upload', ['upload', '--size', '64', '--iterations', '3'])]
+BENCH_KEYS = {'cube': 'fps', 'compute': 'elements_per_s', 'upload': 'mib_per_s'}
+# The guest program killed mid-work (after KILL_AFTER seconds of its run).
+KILLED = 'upload'
+KILL_AFTER = 1.0
+
+MEMORY = '1G'
+HOSTMEM = '1G'
+# A line of QEMU's (not the guest's, not pvgpu's) that reports a failure.
+QEMU_ERROR = re.compile(r'error|fail|assert|abort|segmentation', re.I)
+TEARDOWN = re.compile(r'pvgpu\[\d+\]: context \d+ \((.*)\): teardown .*; left: (.*)')
+
+GUEST_TOOLS = {
+    # Prints a marker for the host to look at the QEMU process, and waits for it.
+    'opt/pv/bin/snapshot': '#!/bin/sh\necho "=== PVVM SNAPSHOT $1"\nsleep 3\n',
+    # Runs a program and kills it (SIGKILL) after $1 seconds.
+    'opt/pv/bin/killmid': '#!/bin/sh\nafter=$1\nshift\n"$@" &\npid=$!\nsleep "$after"\n'
+                          'kill -9 $pid 2>/dev/null && echo "killed $1 after $after s"\nwait $pid\n'
+                          'echo "PASS killmid"\n',
+}
+
+
+def program_command(name):
+    return 'vulkaninfo --summary' if name == 'vulkaninfo' else 'guest_' + name
+
+
+def guest_plan(programs, bench, checks, timeout):
+    lines = []
+    for i, name in enumerate(programs):
+        lines.append('%s %d %s' % (name, timeout, program_command(name)))
+        if checks and i == 0:
+            lines.append('snapshot-first 30 snapshot first')
+    if checks:
+        lines.append('killed-%s %d killmid %g guest_%s' % (KILLED, timeout, KILL_AFTER, KILLED))
+        lines.append('snapshot-killed 30 snapshot killed')
+    for name, args in (BENCH if bench else []):
+        lines.append('bench-%s %d pvbench %s --shader-dir /opt/pv/bench' % (name, timeout, ' '.join(args)))
+    if checks:
+        lines.append('snapshot-end 30 snapshot end')
+    return lines
+
+
+def parse_serial(text):
+    """{step: {'output': str, 'rc': int, 'seconds': float}}, the boot and done uptimes."""
+    steps, current, lines = {}, None, []
+    booted = done = None
+    for line in text.splitlines():
+        line = line.rstrip('\r')
+        m = re.match(r'=== PVVM (\S+)(?: (.*))?$', line)
+        if not m:
+            if current:
+                lines.append(line)
+            continue
+        kind, rest = m.group(1), m.group(2) or ''
+        if kind == 'BOOTED':
+            booted = float(rest.split('=')[1])
+        elif kind == 'DONE':
+            done = float(rest.split('=')[1])
+        elif kind == 'BEGIN':
+            current, lines = rest, []
+        elif kind == 'END' and current:
+            fields = dict(f.split('=') for f in rest.split()[1:])
+            steps[current] = {'output': '\n'.join(lines), 'rc': int(fields['rc']),
+                              'seconds': float(fields['end']) - float(fields['start'])}
+            current = None
+    return steps, booted, done
+
+
+def digests(output):
+    return [l for l in output.splitlines() if l.startswith('digest ')]
+
+
+def bench_value(output, name):
+    m = re.search(r' %s=([0-9.e+]+)' % BENCH_KEYS[name], output)
+    return float(m.group(1)) if m else None
+
+
+class Bed:
+    def __init__(self, args):
+        self.root = os.path.abspath(args.root)
+        self.build = os.path.abspath(args.build_dir)
+        self.out = os.path.abspath(args.out_dir)
+        self.args = args
+        self.work = os.path.join(self.out, 'work')
+
+    def prepare(self, plan):
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(os.path.join(self.work, 'bin'))
+        os.makedirs(os.path.join(self.work, 'lib'))
+        os.makedirs(os.path.join(self.work, 'shaders'))
+        shutil.copy2(initramfs.kernel_image(self.root), os.path.join(self.work, 'vmlinuz'))
+        modules = initramfs.build(self.root, self.build, os.path.join(HERE, 'init.sh'), plan,
+                                  os.path.join(self.work, 'initrd.gz'), extra_files=GUEST_TOOLS)
+        shutil.copy2(os.path.join(self.build, 'src', 'compat', 'libvirglrenderer.so.1'),
+                     os.path.join(self.work, 'lib', 'libvirglrenderer.so.1'))
+        guest = os.path.join(self.build, 'tests', 'guest')
+        for name in os.listdir(guest):
+            path = os.path.join(guest, name)
+            if name.startswith('guest_') and os.path.isfile(path):
+                shutil.copy2(path, os.path.join(self.work, 'bin', name))
+            elif name.endswith('.spv'):
+                shutil.copy2(path, os.path.join(self.work, 'shaders', name))
+        for path in (os.path.join(self.build, 'pvgpu'), os.path.join(self.build, 'bench', 'pvbench')):
+            shutil.copy2(path, os.path.join(self.work, 'bin'))
+        os.makedirs(os.path.join(self.work, 'bench'))
+        for name in os.listdir(os.path.join(self.build, 'bench')):
+            if name.endswith('.spv'):
+                shutil.copy2(os.path.join(self.build, 'bench', name), os.path.join(self.work, 'bench'))
+        return modules
+
+    def in_root(self, env, command, timeout, stdout=subprocess.PIPE):
+        full = [os.path.join(HERE, 'in-root.sh'), self.root, self.work] + \
+               ['%s=%s' % kv for kv in env.items()] + ['--'] + command
+        return subprocess.run(full, stdout=stdout, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout)
+
+    def native(self, name, timeout):
+        """A program natively in the root, on the root's lavapipe."""
+        env = {'VK_ICD_FILENAMES': HOST_ICD, 'VK_DRIVER_FILES': HOST_ICD,
+               'PV_GUEST_SHADER_DIR': '/tmp/pv/shaders', 'XDG_CACHE_HOME': '/tmp'}
+        command = ['vulkaninfo', '--summary'] if name == 'vulkaninfo' else ['/tmp/pv/bin/guest_' + name]
+        start = time.monotonic()
+        r = self.in_root(env, command, timeout)
+        return {'output': r.stdout, 'rc': r.returncode, 'seconds': time.monotonic() - start}
+
+    def host_bench(self, via_pvgpu, args, timeout):
+        """pvbench natively or through `pvgpu run` (vtest) in the root, same drivers as the VM."""
+        env = {'VK_ICD_FILENAMES': HOST_ICD, 'VK_DRIVER_FILES': HOST_ICD, 'XDG_CACHE_HOME': '/tmp'}
+        command = ' '.join(['/tmp/pv/bin/pvbench'] + args + ['--shader-dir', '/tmp/pv/bench'])
+        if via_pvgpu:
+            # `pvgpu run` makes its own mount namespace, which a chroot refuses: serve instead.
+            command = ('/tmp/pv/bin/pvgpu serve --socket /tmp/vtest & server=$!; '
+                       'for i in $(seq 50); do [ -S /tmp/vtest ] && break; sleep 0.1; done; '
+                       'VN_DEBUG=vtest VTEST_SOCKET_NAME=/tmp/vtest VK_ICD_FILENAMES=%s VK_DRIVER_FILES=%s %s; '
+                       'kill $server; wait $server' % (GUEST_ICD, GUEST_ICD, command))
+        return self.in_root(env, ['sh', '-c', command], timeout).stdout
+
+    def boot(self, host, timeout, watch_snapshots):
+        """Boots the VM with pvgpu's library or Debian's; returns the serial text, QEMU's output,
+        the seconds to the first result and to the end, and snapshots of the QEMU process."""
+        serial = os.path.join(self.work, 'serial-%s.log' % host)
+        qemu_log = os.path.join(self.work, 'qemu-%s.log' % host)
+        pid_file = os.path.join(self.work, 'qemu.pid')
+        for path in (serial, qemu_log, pid_file):
+            if os.path.exists(path):
+                os.unlink(path)
+        script = os.path.join(self.work, 'boot.sh')
+        with open(script, 'w') as f:
+            f.write(qemu_script(host, os.path.basename(serial), os.path.basename(qemu_log)))
+        env = {'PV_GUEST_TIMEOUT': str(timeout)}
+        if host == 'reference':
+            env['PVGPU_REFERENCE'] = '1'
+        start = time.monotonic()
+        full = [os.path.join(HERE, 'in-root.sh'), self.root, self.work] + \
+               ['%s=%s' % kv for kv in env.items()] + ['--', 'sh', '/tmp/pv/boot.sh']
+        proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        snapshots, seen, first_result = {}, set(), None
+        while proc.poll() is None and time.monotonic() - start < timeout:
+            time.sleep(0.1)
+            text = read(serial)
+            if first_result is None and '=== PVVM END' in text:
+                first_result = time.monotonic() - start
+            for name in re.findall(r'=== PVVM SNAPSHOT (\S+)', text):
+                if name not in seen and watch_snapshots:
+                    # The guest waits 3 s after its marker: what a context that just ended
+                    # released reaches QEMU within the first of them.
+                    seen.add(name)
+                    time.sleep(1.5)
+                    snapshots[name] = process_snapshot(read(pid_file).strip())
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        total = time.monotonic() - start
+        return read(serial), read(qemu_log), first_result, total, snapshots
+
+
+def read(path):
+    try:
+        with open(path, errors='replace') as f:
+            return f.read()
+    except FileNotFoundError:
+        return ''
+
+
+def process_snapshot(pid):
+    """Open fds and shared-memory (memfd) mappings of the QEMU process."""
+    try:
+        fds = len(os.listdir('/proc/%s/fd' % pid))
+        with open('/proc/%s/maps' % pid) as f:
+            maps = sum(1 for line in f if '/memfd:' in line)
+        return {'fds': fds, 'memfd_maps': maps}
+    except (OSError, ValueError):
+        return None
+
+
+def qemu_script(host, serial, qemu_log):
+    """The command that runs in the root: Xvfb, then QEMU (the command line README names)."""
+    lib = '' if host == 'reference' else 'export LD_LIBRARY_PATH=/tmp/pv/lib\n'
+    return '''set -u
+Xvfb :7 -screen 0 1280x800x24 -nolisten tcp > /tmp/xvfb.log 2>&1 &
+xvfb=$!
+for i in $(seq 50); do [ -e /tmp/.X11-unix/X7 ] && break; sleep 0.1; done
+export DISPLAY=:7 VK_ICD_FILENAMES=%(icd)s VK_DRIVER_FILES=%(icd)s XDG_RUNTIME_DIR=/tmp
+%(lib)sqemu-system-x86_64 \\
+    -machine q35,memory-backend=mem -accel tcg,thread=multi -cpu max -smp 2 -m %(memory)s \\
+    -object memory-backend-memfd,id=mem,size=%(memory)s,share=on \\
+    -device virtio-gpu-gl-pci,blob=true,hostmem=%(hostmem)s,venus=true \\
+    -display sdl,gl=on \\
+    -kernel /tmp/pv/vmlinuz -initrd /tmp/pv/initrd.gz \\
+    -append "console=ttyS0 loglevel=4 panic=-1" \\
+    -serial file:/tmp/pv/%(serial)s -monitor none -nodefaults -no-reboot \\
+    -pidfile /tmp/pv/qemu.pid > /tmp/pv/%(log)s 2>&1
+echo "qemu exit status $?" >> /tmp/pv/%(log)s
+kill $xvfb
+''' % {'icd': HOST_ICD, 'lib': lib, 'memory': MEMORY, 'hostmem': HOSTMEM, 'serial': serial,
+       'log': qemu_log}
+
+
+def qemu_errors(log):
+    """QEMU's own error lines (pvgpu's lines and the exit status line are not QEMU's)."""
+    return [l for l in log.splitlines()
+            if not l.startswith('pvgpu[') and not l.startswith('qemu exit status 0')
+            and QEMU_ERROR.search(l)]
+
+
+def check_vulkaninfo(output):
+    names = re.findall(r'deviceName\s*=\s*(.*)', output)
+    return any('Venus' in n and 'llvmpipe' in n for n in names), names
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--root', default=os.path.join(TOP, 'build', 'guest-roots', 'trixie-vm'))
+    parser.add_argument('--build-dir', default=os.path.join(TOP, 'build'))
+    parser.add_argument('--out-dir', default=None)
+    parser.add_argument('--programs', default='smoke', help='smoke (%s), suite, or a list' % ','.join(SMOKE))
+    parser.add_argument('--hosts', default='pvgpu,reference')
+    parser.add_argument('--bench', action='store_true', help='also pvbench rates (VM vs host)')
+    parser.add_argument('--timeout', type=int, default=900, help='seconds for a whole boot')
+    args = parser.parse_args()
+    args.out_dir = args.out_dir or os.path.join(args.build_dir, 'vm-out')
+    programs = SMOKE if args.programs == 'smoke' else SUITE if args.programs == 'suite' \
+        else args.programs.split(',')
+    hosts = args.hosts.split(',')
+    if not os.path.isdir(args.root):
+        print('vm: %s missing: run scripts/setup-guest-roots.sh %s' % (
+            args.root, os.path.basename(args.root)), file=sys.stderr)
+        return 1
+    os.makedirs(args.out_dir, exist_ok=True)
+    bed = Bed(args)
+    plan = guest_plan(programs, args.bench, True, 600)
+    modules = bed.prepare(plan)
+    print('vm: root %s, kernel %s, guest modules %s' % (
+        args.root, initramfs.kernel_version(bed.root), ' '.join(modules)))
+
+    native = {name: bed.native(name, 600) for name in programs}
+    results, failures = {}, []
+    for host in hosts:
+        serial, log, first, total, snaps = bed.boot(host, args.timeout, host == 'pvgpu')
+        steps, booted, done = parse_serial(serial)
+        results[host] = (steps, log, first, total, snaps, booted, done)
+        shutil.copy2(os.path.join(bed.work, 'serial-%s.log' % host), args.out_dir)
+        shutil.copy2(os.path.join(bed.work, 'qemu-%s.log' % host), args.out_dir)
+
+    rows = []
+    for name in programs:
+        row = [name, cell(native[name], None, name)]
+        for host in hosts:
+            steps = results[host][0]
+            c = cell(steps.get(name), native[name], name)
+            row.append(c)
+            if host == 'pvgpu' and not c.startswith('pass'):
+                failures.append('%s through pvgpu: %s' % (name, c))
+        rows.append(row)
+    header = ['program', 'native (root)'] + ['VM, %s' % h for h in hosts]
+    print_table(header, rows)
+
+    for host in hosts:
+        steps, log, first, total, snaps, booted, done = results[host]
+        errors = qemu_errors(log)
+        print('vm %s: kernel up at %s s, first result %.1f s, all done %s s (guest uptime), '
+              'QEMU exited after %.1f s; QEMU error lines: %d' % (
+                  host, booted, first or -1, done, total, len(errors)))
+        for line in errors[:10]:
+            print('  QEMU: ' + line)
+        if host != 'pvgpu':
+            continue
+        if errors:
+            failures.append('QEMU logged %d error line(s) with pvgpu' % len(errors))
+        if done is None:
+            failures.append('the VM with pvgpu did not finish its plan')
+        left = [m for m in TEARDOWN.findall(log) if m[1] != '0 objects, 0 bytes, 0 blobs, 0 rings']
+        teardowns = len(TEARDOWN.findall(log))
+        print('vm pvgpu: %d context teardowns, %d with something left' % (teardowns, len(left)))
+        if left or teardowns < len(programs):
+            failures.append('context teardowns: %d, left something: %s' % (teardowns, left))
+        killed = steps.get('killed-' + KILLED)
+        if not killed or 'killed' not in killed['output']:
+            failures.append('the program to kill mid-work was not killed while it ran')
+        print('vm pvgpu: QEMU process snapshots %s' % snaps)
+        first_snap = snaps.get('first')
+        for later in ('killed', 'end'):
+            if not first_snap or snaps.get(later) != first_snap:
+                failures.append('QEMU process at snapshot %s %s differs from after the first program %s' % (
+                    later, snaps.get(later), first_snap))
+
+    if args.bench:
+        bench_rows = []
+        for name, bench_args in BENCH:
+            nat = bench_value(bed.host_bench(False, bench_args, 600), name)
+            vt = bench_value(bed.host_bench(True, bench_args, 600), name)
+            row = [name + ' ' + BENCH_KEYS[name], fmt(nat), ratio(vt, nat)]
+            for host in hosts:
+                step = results[host][0].get('bench-' + name)
+                row.append(ratio(bench_value(step['output'], name) if step else None, nat))
+            bench_rows.append(row)
+        print_table(['pvbench', 'native (root)', 'pvgpu run (vtest)'] + ['VM, %s' % h for h in hosts],
+                    bench_rows)
+
+    if failures:
+        print('FAIL: ' + '; '.join(failures))
+        return 1
+    print('PASS: the VM ran %d program(s) through pvgpu with native digests, QEMU clean' % len(programs))
+    return 0
+
+
+def cell(run, native, name):
+    if run is None:
+        return 'not run'
+    text = '%.1fs' % run['seconds']
+    if run['rc'] != 0:
+        return 'fail (exit %d) %s' % (run['rc'], text)
+    if name == 'vulkaninfo':
+        if native is None:
+            return 'pass ' + text
+        ok, names = check_vulkaninfo(run['output'])
+        return ('pass (%s) ' % names[0].strip() if ok else 'fail (device %s) ' % names) + text
+    if 'PASS' not in run['output']:
+        return 'fail (no PASS line) ' + text
+    if native is not None and digests(run['output']) != digests(native['output']):
+        return 'fail (digest differs) ' + text
+    return 'pass ' + text
+
+
+def fmt(v):
+    return '%.1f' % v if v is not None else 'n/a'
+
+
+def ratio(v, base):
+    if v is None or not base:
+        return 'n/a'
+    return '%.1f (%.2f)' % (v, v / base)
+
+
+def print_table(header, rows):
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = lambda r: '| ' + ' | '.join(str(c).ljust(w) for c, w in zip(r, widths)) + ' |'
+    print(line(header))
+    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    for r in rows:
+        print(line(r))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
