@@ -20,7 +20,7 @@ deps:
 
 guest:
 	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-driver.sh
-	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-roots.sh trixie sid
+	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-roots.sh trixie sid trixie-vm
 	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-venus-protocol.sh trixie >/dev/null
 
 run: guest all

@@ -157,19 +157,6 @@ int pv_res2d_transfer(uint32_t id, bool to_host, uint32_t stride, const struct p
     return 0;
 }
 
-int pv_res2d_info(uint32_t id, struct virgl_renderer_resource_info *info)
-{
-    struct pv_res2d *r = find(id);
-    if (!r)
-        return -EINVAL;
-    *info = (struct virgl_renderer_resource_info){
-        .handle = id, .virgl_format = r->format, .width = r->width, .height = r->height,
-        .depth = 1, .flags = r->flags, .tex_id = 0, .stride = r->width * 4, .drm_fourcc = 0,
-        .fd = -1,
-    };
-    return 0;
-}
-
 void *pv_res2d_copy_pixels(uint32_t id, uint32_t *width, uint32_t *height)
 {
     struct pv_res2d *r = find(id);

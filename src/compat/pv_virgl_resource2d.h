@@ -2,7 +2,7 @@
  * with VIRTIO_GPU_CMD_RESOURCE_CREATE_2D and fill with TRANSFER_TO_HOST_2D. virglrenderer keeps
  * them as GL textures; PearVisor GPU serves no OpenGL, so they are pixels in host memory, copied
  * from the guest backing the VMM attached. Enough for a VMM's console to take its resources
- * without errors, for cursor data and for reading a scanout back; nothing draws them.
+ * without errors and for cursor data; nothing draws them, so they cannot be scanned out.
  *
  * The table is the compat library's (one per process, like the ABI); callers hold no lock:
  * the virglrenderer ABI is called from the VMM's one GPU thread. */
@@ -33,7 +33,6 @@ bool pv_res2d_detach(uint32_t id, struct iovec **iov, int *count);
  * the resource's own. -EINVAL when the box or the backing is too small. */
 int pv_res2d_transfer(uint32_t id, bool to_host, uint32_t stride, const struct pv_res2d_box *box,
                       uint64_t offset, const struct iovec *iov, int count);
-int pv_res2d_info(uint32_t id, struct virgl_renderer_resource_info *info);
 /* A malloc'd copy of the pixels (the caller frees it), or NULL. */
 void *pv_res2d_copy_pixels(uint32_t id, uint32_t *width, uint32_t *height);
 bool pv_res2d_unref(uint32_t id);

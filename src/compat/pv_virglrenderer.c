@@ -27,6 +27,11 @@ static struct {
                                 uint64_t fence_id);
     struct pv_gpu *gpu;
     bool warned_gl;
+    /* The caller's GL context that virglrenderer keeps current on the caller's thread (QEMU's
+     * display code calls GL after virgl_renderer_force_ctx_0 and counts on one being current);
+     * PearVisor GPU draws nothing with it. */
+    struct virgl_renderer_callbacks *callbacks;
+    virgl_renderer_gl_context gl_context;
 } state;
 
 /* Where the host's log lines go: the caller's log callback (1.x), its debug callback (0.x), or
@@ -124,6 +129,14 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
     if (!state.gpu)
         return -ENOMEM;
     state.initialized = true;
+    if (cb->create_gl_context && cb->make_current && !(flags & VIRGL_RENDERER_NO_VIRGL)) {
+        struct virgl_renderer_gl_ctx_param param = { .version = 1, .major_ver = 3,
+                                                     .minor_ver = 3 };
+        state.callbacks = cb;
+        state.gl_context = cb->create_gl_context(cookie, 0, &param);
+        if (state.gl_context)
+            cb->make_current(cookie, 0, state.gl_context);
+    }
     pv_log("virglrenderer: PearVisor GPU initialized (flags %#x%s), serving %s guests",
            (unsigned)flags, options.renderer.portable ? ", portable" : "",
            pv_venus_generation_name(options.renderer.generation));
@@ -137,6 +150,8 @@ PV_VIRGL_EXPORT void virgl_renderer_cleanup(void *cookie)
         return;
     pv_gpu_destroy(state.gpu);
     pv_res2d_clear();
+    if (state.gl_context && state.callbacks->destroy_gl_context)
+        state.callbacks->destroy_gl_context(state.cookie, state.gl_context);
     memset(&state, 0, sizeof(state));
 }
 
@@ -307,6 +322,8 @@ PV_VIRGL_EXPORT void virgl_renderer_ctx_detach_resource(int ctx_id, int res_hand
 
 PV_VIRGL_EXPORT void virgl_renderer_force_ctx_0(void)
 {
+    if (state.initialized && state.gl_context)
+        state.callbacks->make_current(state.cookie, 0, state.gl_context);
 }
 
 /* -- fences ----------------------------------------------------------------------------- */
@@ -474,8 +491,13 @@ PV_VIRGL_EXPORT int virgl_renderer_resource_get_info(int res_handle,
 {
     if (!state.initialized || !info)
         return -EINVAL;
-    if (pv_res2d_info((uint32_t)res_handle, info) == 0)
-        return 0;
+    /* A 2D resource has no GL texture to show, and QEMU scans out whatever this call describes
+     * (SET_SCANOUT): refused, so a guest console's scanout fails cleanly. Had QEMU's GL display
+     * entered scanout mode with nothing drawn, the device reset of a guest shutting down would
+     * make it call GL from a vCPU thread with no context current: libepoxy aborts QEMU there
+     * unless the renderer resolved those GL functions before (virglrenderer does). */
+    if (pv_res2d_exists((uint32_t)res_handle))
+        return -EINVAL;
     /* A blob is memory: no texture, format or size (QEMU needs the call to succeed, and an fd
      * of -1 tells it there is no dma-buf to scan out). */
     struct pv_gpu_resource_info blob;

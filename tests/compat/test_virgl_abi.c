@@ -150,10 +150,10 @@ static void resource2d(const char *mode)
     check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&box, 0,
                                             &short_iov, 1) != 0,
           "%s: a backing shorter than the box fails", mode);
+    /* Nothing draws 2D resources: QEMU's SET_SCANOUT (get_info) must fail for them. */
     struct virgl_renderer_resource_info_ext ext = { .version = 0 };
-    check(virgl_renderer_resource_get_info_ext(ID, &ext) == 0 && ext.base.width == W &&
-              ext.base.height == H && ext.base.virgl_format == 2 && ext.base.stride == W * 4 &&
-              ext.base.flags == 1 && ext.base.fd == -1, "%s: get_info_ext of a 2D resource", mode);
+    check(virgl_renderer_resource_get_info_ext(ID, &ext) != 0,
+          "%s: get_info_ext of a 2D resource fails (no scanout)", mode);
     struct iovec *back = NULL;
     int back_count = 0;
     virgl_renderer_resource_detach_iov(ID, &back, &back_count);
@@ -161,8 +161,9 @@ static void resource2d(const char *mode)
     check(virgl_renderer_transfer_write_iov(ID, 0, 0, 0, 0, (struct virgl_box *)&box, 0, NULL, 0) !=
               0, "%s: no transfer without a backing", mode);
     virgl_renderer_resource_unref(ID);
-    check(virgl_renderer_resource_get_info(ID, &ext.base) != 0, "%s: 2D resource gone after unref",
-          mode);
+    uint32_t gone_w = 1, gone_h = 1;
+    check(virgl_renderer_get_cursor_data(ID, &gone_w, &gone_h) == NULL && gone_w == 0,
+          "%s: 2D resource gone after unref", mode);
 }
 
 static void run(bool async, const char *protocol)

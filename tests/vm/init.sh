@@ -10,9 +10,10 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /tmp /dev/pts
 mount -t tmpfs tmpfs /tmp
 echo "=== PVVM BOOTED uptime=$(cut -d' ' -f1 /proc/uptime)"
-for m in $(cat /lib/modules/order); do
-    insmod /lib/modules/$m || echo "=== PVVM INSMOD-FAILED $m"
-done
+# Each line: a module and its parameters.
+while read -r m params; do
+    insmod /lib/modules/$m $params || echo "=== PVVM INSMOD-FAILED $m"
+done < /lib/modules/order
 i=0
 while [ ! -e /dev/dri/renderD128 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 [ -e /dev/dri/renderD128 ] || echo "=== PVVM NO-RENDER-NODE"

@@ -96,7 +96,8 @@ def add_with_libraries(root, stage, binaries):
             pending.append(dest)
 
 
-def add_modules(root, stage):
+def add_modules(root, stage, params):
+    """The modules virtio_gpu needs, in load order, with params ({module file: parameters})."""
     version = kernel_version(root)
     out = subprocess.run(['chroot', root, 'modprobe', '-S', version, '--show-depends'] + MODULES,
                          check=True, capture_output=True, text=True).stdout
@@ -119,7 +120,7 @@ def add_modules(root, stage):
             f.write(data)
         order.append(name)
     with open(os.path.join(stage, 'lib', 'modules', 'order'), 'w') as f:
-        f.write('\n'.join(order) + '\n')
+        f.write(''.join('%s %s\n' % (name, params.get(name, '')) for name in order))
     return order
 
 
@@ -156,9 +157,10 @@ def cpio_newc(stage, out_path):
             ino += 1
 
 
-def build(root, build_dir, init_script, plan_lines, out_path, extra_files=None):
+def build(root, build_dir, init_script, plan_lines, out_path, extra_files=None, console=False):
     """Builds the initramfs at out_path, with extra_files ({path: script text}, executable);
-    returns the modules it loads."""
+    returns the modules it loads. Without console, the guest kernel makes no framebuffer
+    console on the virtio-gpu device (its output is on the serial port anyway)."""
     stage = out_path + '.stage'
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
@@ -170,7 +172,7 @@ def build(root, build_dir, init_script, plan_lines, out_path, extra_files=None):
     os.makedirs(os.path.join(stage, 'lib64'), exist_ok=True)
     shutil.copy2(os.path.join(root, resolve_in_root(root, 'lib64/ld-linux-x86-64.so.2')),
                  os.path.join(stage, 'lib64/ld-linux-x86-64.so.2'))
-    modules = add_modules(root, stage)
+    modules = add_modules(root, stage, {} if console else {'drm_kms_helper.ko': 'fbdev_emulation=0'})
 
     # The Venus driver: its ICD file names the library it loads.
     icd_dest = os.path.join(stage, GUEST_ICD)
