@@ -60,6 +60,9 @@ class Member:
         self.noautovalidity = elem.get('noautovalidity') == 'true'
         self.values = elem.get('values')
         self.selector = elem.get('selector')
+        # a u64 holding a handle whose type another member names (vkSetPrivateData)
+        self.objecttype = elem.get('objecttype')
+        self.owner = None            # the struct or command it belongs to
 
     @property
     def optional_first(self):
@@ -119,6 +122,8 @@ class Registry:
             if cat in ('struct', 'union'):
                 info.members = [Member(m) for m in t.findall('member')
                                 if not m.get('api') or 'vulkan' in m.get('api').split(',')]
+                for m in info.members:
+                    m.owner = name
                 info.extends = (t.get('structextends') or '').split(',') if t.get('structextends') else []
                 info.returnedonly = t.get('returnedonly') == 'true'
                 for m in info.members:
@@ -152,6 +157,8 @@ class Registry:
             ret = proto.find('type').text
             params = [Member(p) for p in c.findall('param')
                       if not p.get('api') or 'vulkan' in p.get('api').split(',')]
+            for p in params:
+                p.owner = name
             self.commands[name] = Command(name, ret, params)
         # Types of Vulkan SC only (its features and extensions) are not in vulkan.h either.
         vulkan_types, other_types = set(), set()
@@ -220,6 +227,33 @@ class Registry:
 
 class Undecodable(Exception):
     pass
+
+
+# Handles carried as a plain u64 with their type in a sibling member (the registry's
+# objecttype attribute) where the specification allows VK_NULL_HANDLE although the registry
+# does not mark the member optional.
+NULL_OBJECT_HANDLES = {
+    ('VkDebugUtilsObjectNameInfoEXT', 'objectHandle'),
+    ('vkDebugReportMessageEXT', 'object'),
+}
+
+
+def object_handle_problem(members, m):
+    """Why a u64 handle typed by a sibling (objecttype) cannot be translated, or None. Such a
+    value is a guest object id like any other handle: the host looks it up as an object of the
+    type the sibling names and passes the host handle on; a raw guest value must never reach
+    the host driver, which would take it for an object pointer."""
+    names = [x.name for x in members]
+    if m.objecttype not in names:
+        return f'{m.name}: its type member {m.objecttype} is missing'
+    sibling = members[names.index(m.objecttype)]
+    if sibling.type != 'VkObjectType':
+        return f'{m.name}: a handle typed by {sibling.type}, which this host does not translate'
+    if names.index(m.objecttype) > names.index(m.name):
+        return f'{m.name}: its type member {m.objecttype} comes after it'
+    if m.ptr or m.array is not None or scalar_kind_name(m) != 'uint64_t':
+        return f'{m.name}: a typed object handle that is not a plain uint64_t'
+    return None
 
 
 # ----------------------------------------------------------------------------------------
@@ -389,6 +423,8 @@ class Gen:
             return self.struct_problem(self.reg.resolve(m.type), seen)
         if info.category == 'union' and m.ptr:
             return 'pointers in unions'
+        if m.objecttype:
+            return object_handle_problem(info.members, m)
         return None
 
     def visit(self, sname, mode):
@@ -421,7 +457,11 @@ class Gen:
         """Decodes one non-pointer value of member m into lhs (an lvalue)."""
         k = kind_of(self.reg, m.type)
         sp = ' ' * indent
-        if k in ('u32',):
+        if m.objecttype:
+            # checked by object_handle_problem when the struct or command was classified
+            optional = 'true' if (m.owner, m.name) in NULL_OBJECT_HANDLES else 'false'
+            out.append(f'{sp}if (!pv_cs_handle_lookup(d, (VkObjectType){prefix}{m.objecttype}, {optional}, &{lhs}, NULL)) return false;')
+        elif k in ('u32',):
             out.append(f'{sp}if (!pv_cs_u32(d, &{lhs})) return false;')
         elif k == 'u64':
             out.append(f'{sp}if (!pv_cs_u64(d, &{lhs})) return false;')
@@ -750,6 +790,10 @@ class Gen:
                 self.emit_encode_value(c, m, f'{rhs}[i]', indent + 4)
                 c.append(f'{sp}}}')
             return
+        if m.ptr == 0 and m.objecttype:
+            # host handles go back as the guest's ids, like every handle in a reply
+            c.append(f'{sp}pv_cse_handle(e, (VkObjectType){prefix}{m.objecttype}, {rhs});')
+            return
         if m.ptr == 0:
             self.emit_encode_value(c, m, rhs, indent)
             return
@@ -850,6 +894,10 @@ class Gen:
             k = kind_of(self.reg, p.type)
             if p.type == 'int':
                 raise Undecodable('file descriptors cannot cross the protocol')
+            if p.objecttype:
+                problem = object_handle_problem(cmd.params, p)
+                if problem:
+                    raise Undecodable(problem)
             if p.type == 'VkAllocationCallbacks':
                 role = 'allocator'
             elif p.ptr == 0:
