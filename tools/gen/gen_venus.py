@@ -578,6 +578,13 @@ class Gen:
         if m.len:
             count = len_expr(m.len, names, prefix)
             optional = m.optional_first or m.noautovalidity
+            whole = re.match(r'^(\w+) / (\d+)$', m.len)
+            if whole and whole.group(1) in names:
+                # A byte size counted in elements (codeSize / 4): the host driver reads the
+                # size, so one that is not a whole, non-zero number of elements would have it
+                # read past the array, or from NULL.
+                size, unit = f'{prefix}{whole.group(1)}', whole.group(2)
+                c.append(f'{sp}if (!{size} || {size} % {unit}) return pv_cs_fail(d, "{whole.group(1)} %llu is not a positive multiple of {unit}", (unsigned long long){size});')
             c.append(f'{sp}{{')
             c.append(f'{sp}    uint64_t n;')
             if k == 'void':
@@ -1054,6 +1061,8 @@ class Gen:
             c.append('    {')
             c.append('        bool present;')
             c.append('        if (!pv_cs_marker(d, &present)) return false;')
+            if not p.optional_first:
+                c.append(f'        if (!present) return pv_cs_fail(d, "{p.name}: missing");')
             c.append('        if (present) {')
             c.append(f'            {lhs} = pv_cs_alloc(d, 1, sizeof(*{lhs}));')
             c.append(f'            if (!{lhs}) return false;')
@@ -1085,6 +1094,9 @@ class Gen:
             c.append('    {')
             c.append('        bool present;')
             c.append('        if (!pv_cs_marker(d, &present)) return false;')
+            if not p.optional_first:
+                # the host driver writes the result through it
+                c.append(f'        if (!present) return pv_cs_fail(d, "{p.name}: missing");')
             c.append(f'        {lhs} = present ? pv_cs_alloc(d, 1, sizeof(*{lhs})) : NULL;')
             c.append(f'        if (present && !{lhs}) return false;')
             c.append('    }')
@@ -1095,6 +1107,9 @@ class Gen:
             c.append('        uint64_t n;')
             c.append('        if (!pv_cs_array_size(d, &n, 0)) return false;')
             c.append(f'        if (n && n != (uint64_t)({count})) return pv_cs_fail(d, "{p.name}: capacity %llu for count %llu", (unsigned long long)n, (unsigned long long)({count}));')
+            if not p.optional_first:
+                # the host driver writes count elements: NULL is no place for them
+                c.append(f'        if (!n && ({count})) return pv_cs_fail(d, "{p.name}: missing for count %llu", (unsigned long long)({count}));')
             c.append(f'        {lhs} = n ? pv_cs_alloc(d, n, {elem}) : NULL;')
             c.append(f'        if (n && !{lhs}) return false;')
             if role == 'out_struct_array':
