@@ -30,10 +30,17 @@ struct pv_object {
      * created as a timeline (only those take the timeline commands). */
     uint64_t size;
     bool timeline;
+    /* A query pool's queries, and the values each query's result holds (before availability
+     * and status; PV_QUERY_VALUES_UNKNOWN for types this host does not size): the host driver
+     * indexes its pool with the guest's query numbers and writes results where it is told. */
+    uint32_t query_count;
+    uint32_t query_values;
 
     /* Releases what the object owns besides its host handle; NULL: a plain free(). */
     void (*release)(struct pv_context *ctx, struct pv_object *obj);
 };
+
+#define PV_QUERY_VALUES_UNKNOWN UINT32_MAX
 
 /* A command or descriptor pool: knows its children, which the host frees implicitly. */
 struct pv_pool {

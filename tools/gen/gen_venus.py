@@ -347,10 +347,11 @@ def scalar_kind_name(member):
 # Code generation
 
 class Gen:
-    def __init__(self, reg, venus_root, policy):
+    def __init__(self, reg, venus_root, policy, checked=frozenset()):
         self.reg = reg
         self.venus_root = venus_root
         self.policy = policy
+        self.checked = checked       # commands and structs with a hand-written pv_check_
         self.h = []
         self.c = []
         self.need_decode = set()     # structs needing full decoders
@@ -507,9 +508,16 @@ class Gen:
             return
         for m in info.members:
             self.emit_member_decode(c, m, 'v->', names, 4, sname)
+        self.emit_struct_check(c, sname)
         c.append('    return true;')
         c.append('}')
         c.append('')
+
+    def emit_struct_check(self, c, sname):
+        """What the registry cannot say (which member a type selects, ranges against objects)
+        is checked by hand once the whole struct, chain included, is decoded."""
+        if sname in self.checked:
+            c.append(f'    if (!pv_check_{sname}(d, v)) return false;')
 
     def emit_member_decode(self, c, m, prefix, names, indent, sname=None):
         sp = ' ' * indent
@@ -676,6 +684,8 @@ class Gen:
                 self.emit_member_partial(c, m, 'v->', names, 4)
             else:
                 self.emit_member_decode(c, m, 'v->', names, 4, sname)
+        if not partial:
+            self.emit_struct_check(c, sname)
         c.append('    (void)d; (void)v;')
         c.append('    return true;')
         c.append('}')
@@ -1223,6 +1233,18 @@ class Gen:
             if self.policy.get(cmd.name) == 'handler':
                 h.append(f'void pv_handle_{cmd.name}(struct pv_context *ctx, struct pv_args_{cmd.name} *a);')
         h.append('')
+        h.append('/* Hand-written checks (pv_commands.txt marks them "checked"): of a command once decoded,')
+        h.append(' * before it runs (false: the context is fatal), and of a struct once decoded (false: the')
+        h.append(' * decode failed, with the reason). */')
+        known = {cmd.name for number, cmd in self.commands}
+        for name in sorted(self.checked):
+            if name in known:
+                h.append(f'bool pv_check_{name}(struct pv_context *ctx, const struct pv_args_{name} *a);')
+            elif name in self.need_decode:
+                h.append(f'bool pv_check_{name}(struct pv_cs_decoder *d, const {name} *v);')
+            else:
+                raise SystemExit(f'{name}: checked, but no decoded command or input struct has this name')
+        h.append('')
         for number, cmd in self.commands:
             name = cmd.name
             how = self.policy.get(name, 'unimplemented')
@@ -1230,6 +1252,8 @@ class Gen:
             c.append('{')
             c.append(f'    struct pv_args_{name} a = {{0}};')
             c.append(f'    if (!pv_decode_cmd_{name}(d, &a)) return;')
+            if name in self.checked:
+                c.append(f'    if (!pv_check_{name}(ctx, &a)) return;')
             if how == 'handler':
                 c.append(f'    pv_handle_{name}(ctx, &a);')
             elif how in ('passthrough', 'create', 'destroy'):
@@ -1546,19 +1570,29 @@ class Gen:
 
 
 def load_policy(path):
-    policy = {}
+    """Returns (policy, checked): how each command runs, and the commands and structs that a
+    hand-written pv_check_<name> checks once decoded."""
+    policy, checked = {}, set()
     if not path:
-        return policy
+        return policy, checked
     with open(path) as f:
         for line in f:
             line = line.split('#')[0].strip()
             if not line:
                 continue
-            name, how = line.split()
+            words = line.split()
+            name, how = words[0], words[1]
+            if how == 'checked' and len(words) == 2:
+                checked.add(name)
+                continue
             if how not in ('handler', 'passthrough', 'create', 'destroy'):
                 raise SystemExit(f'{path}: {name}: unknown policy {how}')
+            if words[2:] == ['checked']:
+                checked.add(name)
+            elif words[2:]:
+                raise SystemExit(f'{path}: {name}: unexpected {" ".join(words[2:])}')
             policy[name] = how
-    return policy
+    return policy, checked
 
 
 def main():
@@ -1573,7 +1607,8 @@ def main():
     reg.load(ET.parse(args.xml).getroot())
     venus_root = ET.parse(args.venus).getroot()
     reg.load(venus_root, venus=True)
-    gen = Gen(reg, venus_root, load_policy(args.policy))
+    policy, checked = load_policy(args.policy)
+    gen = Gen(reg, venus_root, policy, checked)
     gen.run()
     gen.write(args.out_dir)
     if args.report:
