@@ -8,6 +8,7 @@
  * still works at the end. Positive cases show the same commands working where they are valid.
  * Output is TAP; the pvgpu executable comes from $PVGPU or argv[1]. */
 #define _GNU_SOURCE
+#include "pv_test_malformed.h"
 #include "pv_test_server.h"
 #include "pv_test_venus_calls.h"
 
@@ -42,34 +43,6 @@
 
 static struct pv_test_server server;
 static enum pv_test_generation generation;
-
-/* Which servers a case runs against. */
-enum {
-    GEN_CURRENT = 1 << PV_TEST_GENERATION_CURRENT,
-    GEN_2022 = 1 << PV_TEST_GENERATION_2022,
-    GEN_BOTH = GEN_CURRENT | GEN_2022,
-};
-
-/* What the fatal log line of a case must say. */
-struct expectation {
-    /* The reason starts with one of these ('|'-separated), e.g. "vkCreateInstance: ". */
-    const char *starts;
-    /* Each entry: the reason contains one of these ('|'-separated, case-insensitive). */
-    const char *contains[3];
-    /* Non-zero: the reason names this object id in hex (any zero padding). */
-    uint64_t id;
-};
-
-struct test_case {
-    const char *name; /* also the guest's process name in CREATE_RENDERER */
-    const char *what;
-    /* Sends the bad stream (after any valid set-up it checks itself). Returns 0, or -1 if the
-     * set-up already failed. */
-    int (*send)(struct pv_test_guest *guest, struct expectation *expect);
-    unsigned generations;
-    /* If set: checks what the guest sees once the host has dropped it. Returns 0 or -1. */
-    int (*after)(struct pv_test_guest *guest);
-};
 
 static int64_t now_ms(void)
 {
@@ -892,6 +865,48 @@ static void report(bool ok, const char *fmt, ...)
     failures += !ok;
 }
 
+/* The cases of one table that run against this generation's server. Returns false when the
+ * server died (bail out printed). */
+static bool run_cases(const struct test_case *table, size_t count, unsigned mask)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (!(table[i].generations & mask))
+            continue;
+        if (table[i].send == case_unknown_hole && !first_hole) {
+            printf("ok %u - %s: %s: %s # SKIP the host's table has no hole\n", ++tap_number,
+                   pv_test_generation_name(generation), table[i].name, table[i].what);
+            continue;
+        }
+        fprintf(stderr, "# %s: %s: %s\n", pv_test_generation_name(generation), table[i].name, table[i].what);
+        const bool ok = run_case(&table[i]) == 0;
+        report(ok, "%s: %s", table[i].name, table[i].what);
+        if (!pv_test_server_alive(&server)) {
+            printf("Bail out! the server died\n");
+            pv_test_server_print_log(&server, 0);
+            pv_test_server_stop(&server);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A guest with a device runs the device cases' commands where they are valid. */
+static int positive_device(void)
+{
+    struct pv_test_guest guest;
+    const size_t log_start = pv_test_server_log_size(&server);
+    if (pv_test_guest_start(&guest, server.socket_path, "pvm-positive-device", REPLY_BLOB_SIZE, REPLY_OFFSET,
+                            REPLY_SIZE))
+        return pv_test_fail("guest start failed");
+    /* A fatal context would show here as a missing reply; the check of valid guests' log lines
+     * at the end names the reason. */
+    int ret = pv_malformed_device_positive(&guest);
+    pv_test_guest_stop(&guest);
+    if (ret)
+        pv_test_server_print_log(&server, log_start);
+    return ret;
+}
+
 /* Every case against a server of one generation. Returns false when the run had to stop (bail
  * out printed). */
 static bool run_generation(const char *pvgpu, enum pv_test_generation which)
@@ -922,24 +937,11 @@ static bool run_generation(const char *pvgpu, enum pv_test_generation which)
         report(guest_leaves_during_wait() == 0,
                "a guest leaving while the connection waits for its ring is torn down at once");
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (!(cases[i].generations & mask))
-            continue;
-        if (cases[i].send == case_unknown_hole && !first_hole) {
-            printf("ok %u - %s: %s: %s # SKIP the host's table has no hole\n", ++tap_number,
-                   pv_test_generation_name(which), cases[i].name, cases[i].what);
-            continue;
-        }
-        fprintf(stderr, "# %s: %s: %s\n", pv_test_generation_name(which), cases[i].name, cases[i].what);
-        const bool ok = run_case(&cases[i]) == 0;
-        report(ok, "%s: %s", cases[i].name, cases[i].what);
-        if (!pv_test_server_alive(&server)) {
-            printf("Bail out! the server died\n");
-            pv_test_server_print_log(&server, 0);
-            pv_test_server_stop(&server);
-            return false;
-        }
-    }
+    report(positive_device() == 0, "positive: private data on a device object, query results that fit");
+
+    if (!run_cases(cases, sizeof(cases) / sizeof(cases[0]), mask) ||
+        !run_cases(pv_malformed_device_cases, pv_malformed_device_case_count, mask))
+        return false;
 
     if (bystander_ok)
         bystander_ok = pv_test_count_physical_devices(&bystander, INSTANCE_ID, 0) >= 1;

@@ -1,0 +1,471 @@
+/* Malformed-stream cases on a device's commands: values the host driver would take as object
+ * pointers, NULL outputs it would write through, query and result ranges past the pool or the
+ * guest's memory, shader code that is not whole words, descriptor writes without the array
+ * their type reads or without a set. Each case first makes a Vulkan 1.3 device the way the
+ * drivers do (every step checked), then sends one bad command; the host must refuse it before
+ * it reaches the driver. Before the host checked them, these crashed the guest's worker or
+ * went through unnoticed, so no fatal line came. */
+#define _GNU_SOURCE
+#include "pv_test_malformed.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define INSTANCE_ID 0x00005eed10000010ull
+#define PHYSICAL_DEVICE_ID 0x00005eed20000020ull
+#define DEVICE_ID 0x00005eed30000030ull
+#define SEMAPHORE_ID 0x00005eed50000050ull
+#define SLOT_ID 0x00005eed80000080ull
+#define QUERY_POOL_ID 0x00005eed90000090ull
+#define SHADER_ID 0x00005eeda00000a0ull
+#define NEVER_CREATED_ID 0x00005eed00001234ull
+
+#define API_VERSION_1_3 0x00403000u
+#define QUERY_COUNT 2u
+
+/* Wire numbers (the same in both generations) and the registry's values. */
+enum {
+    CMD_vkCreateSemaphore = 40,
+    CMD_vkCreateQueryPool = 47,
+    CMD_vkGetQueryPoolResults = 49,
+    CMD_vkCreateShaderModule = 59,
+    CMD_vkUpdateDescriptorSets = 79,
+    CMD_vkGetSemaphoreCounterValue = 172,
+    CMD_vkCreatePrivateDataSlot = 197,
+    CMD_vkSetPrivateData = 199,
+    CMD_vkGetPrivateData = 200,
+};
+#define STYPE_SEMAPHORE_CREATE_INFO 9u
+#define STYPE_QUERY_POOL_CREATE_INFO 11u
+#define STYPE_SHADER_MODULE_CREATE_INFO 16u
+#define STYPE_WRITE_DESCRIPTOR_SET 35u
+#define STYPE_SEMAPHORE_TYPE_CREATE_INFO 1000207002u
+#define STYPE_PRIVATE_DATA_SLOT_CREATE_INFO 1000295002u
+#define OBJECT_TYPE_DEVICE 3u
+#define OBJECT_TYPE_BUFFER 9u
+#define QUERY_TYPE_OCCLUSION 0u
+#define QUERY_RESULT_64_BIT 1u
+#define DESCRIPTOR_TYPE_UNIFORM_BUFFER 6u
+#define WHOLE_SIZE (~0ull)
+#define RESULT_NOT_READY 1
+
+/* Encodes the setup commands; submit_setup sends them in one batch and waits for the host. */
+static int submit_setup(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs))
+{
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    encode(&cs);
+    int ret = pv_test_guest_submit(guest, &cs);
+    pv_test_cs_fini(&cs);
+    if (ret == 0 && pv_test_vtest_roundtrip(&guest->vtest))
+        ret = pv_test_fail("the host did not answer after the set-up commands");
+    return ret;
+}
+
+/* An instance, its physical devices and DEVICE_ID with timeline semaphores, as the drivers make
+ * them. */
+static int start_device(struct pv_test_guest *guest)
+{
+    if (pv_test_create_instance_api(guest, INSTANCE_ID, API_VERSION_1_3, 0))
+        return -1;
+    const int64_t count = pv_test_count_physical_devices(guest, INSTANCE_ID, 0);
+    uint64_t ids[64];
+    for (int64_t i = 0; i < count; i++)
+        ids[i] = PHYSICAL_DEVICE_ID + 0x100 * (uint64_t)i;
+    if (count < 1 || pv_test_enumerate_physical_devices(guest, INSTANCE_ID, (uint32_t)count, ids, 0))
+        return -1;
+    struct pv_test_cs cs;
+    const uint8_t *reply;
+    pv_test_cs_init(&cs);
+    pv_test_cs_create_device(&cs, PV_TEST_COMMAND_GENERATE_REPLY, PHYSICAL_DEVICE_ID, true, DEVICE_ID);
+    int ret = pv_test_guest_call(guest, &cs, 0, &reply);
+    pv_test_cs_fini(&cs);
+    if (ret == 0) {
+        struct pv_test_reader r;
+        pv_test_reader_init(&r, reply, 24);
+        const uint32_t type = pv_test_read_u32(&r), result = pv_test_read_u32(&r);
+        const uint64_t marker = pv_test_read_u64(&r), id = pv_test_read_u64(&r);
+        if (type != PV_TEST_CMD_vkCreateDevice || result != 0 || marker != 1 || id != DEVICE_ID)
+            ret = pv_test_fail("vkCreateDevice reply: type %u result %d marker %" PRIu64 " id %#" PRIx64,
+                               type, (int32_t)result, marker, id);
+    }
+    return ret;
+}
+
+static void encode_create_slot(struct pv_test_cs *cs)
+{
+    pv_test_cs_command(cs, CMD_vkCreatePrivateDataSlot, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, STYPE_PRIVATE_DATA_SLOT_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pPrivateDataSlot */
+    pv_test_cs_handle(cs, SLOT_ID);
+}
+
+static void encode_create_timeline_semaphore(struct pv_test_cs *cs)
+{
+    pv_test_cs_command(cs, CMD_vkCreateSemaphore, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, STYPE_SEMAPHORE_CREATE_INFO);
+    pv_test_cs_marker(cs, true);  /* pNext: VkSemaphoreTypeCreateInfo */
+    pv_test_cs_u32(cs, STYPE_SEMAPHORE_TYPE_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 1);        /* VK_SEMAPHORE_TYPE_TIMELINE */
+    pv_test_cs_u64(cs, 0);        /* initialValue */
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pSemaphore */
+    pv_test_cs_handle(cs, SEMAPHORE_ID);
+}
+
+/* An occlusion pool of QUERY_COUNT queries. */
+static void encode_create_query_pool(struct pv_test_cs *cs)
+{
+    pv_test_cs_command(cs, CMD_vkCreateQueryPool, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, STYPE_QUERY_POOL_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, QUERY_TYPE_OCCLUSION);
+    pv_test_cs_u32(cs, QUERY_COUNT);
+    pv_test_cs_u32(cs, 0);        /* pipelineStatistics */
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pQueryPool */
+    pv_test_cs_handle(cs, QUERY_POOL_ID);
+}
+
+static void cs_set_private_data(struct pv_test_cs *cs, uint32_t object_type, uint64_t object, uint64_t data)
+{
+    pv_test_cs_command(cs, CMD_vkSetPrivateData, PV_TEST_COMMAND_GENERATE_REPLY);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_u32(cs, object_type);
+    pv_test_cs_u64(cs, object);
+    pv_test_cs_handle(cs, SLOT_ID);
+    pv_test_cs_u64(cs, data);
+}
+
+static void cs_get_private_data(struct pv_test_cs *cs, uint32_t object_type, uint64_t object)
+{
+    pv_test_cs_command(cs, CMD_vkGetPrivateData, PV_TEST_COMMAND_GENERATE_REPLY);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_u32(cs, object_type);
+    pv_test_cs_u64(cs, object);
+    pv_test_cs_handle(cs, SLOT_ID);
+    pv_test_cs_marker(cs, true);  /* pData */
+}
+
+/* vkGetQueryPoolResults; capacity is pData's size on the wire (0: NULL). */
+static void cs_get_query_results(struct pv_test_cs *cs, uint32_t first, uint32_t count, uint64_t data_size,
+                                 uint64_t capacity, uint64_t stride)
+{
+    pv_test_cs_command(cs, CMD_vkGetQueryPoolResults, PV_TEST_COMMAND_GENERATE_REPLY);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_handle(cs, QUERY_POOL_ID);
+    pv_test_cs_u32(cs, first);
+    pv_test_cs_u32(cs, count);
+    pv_test_cs_u64(cs, data_size);
+    pv_test_cs_array_size(cs, capacity);
+    pv_test_cs_u64(cs, stride);
+    pv_test_cs_u32(cs, QUERY_RESULT_64_BIT);
+}
+
+/* Sends one command after seeking the reply stream to its start. */
+static int send_one(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs, const void *arg),
+                    const void *arg)
+{
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_seek_reply_stream(&cs, 0);
+    encode(&cs, arg);
+    int ret = pv_test_guest_submit(guest, &cs);
+    pv_test_cs_fini(&cs);
+    return ret;
+}
+
+/* Private data. */
+
+struct private_data_args {
+    uint32_t object_type;
+    uint64_t object;
+};
+
+static void encode_set_private_data(struct pv_test_cs *cs, const void *arg)
+{
+    const struct private_data_args *p = arg;
+    cs_set_private_data(cs, p->object_type, p->object, 7);
+}
+
+static void encode_get_private_data(struct pv_test_cs *cs, const void *arg)
+{
+    const struct private_data_args *p = arg;
+    cs_get_private_data(cs, p->object_type, p->object);
+}
+
+static int case_private_data_wild(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_device(guest) || submit_setup(guest, encode_create_slot))
+        return -1;
+    static const struct private_data_args args = { OBJECT_TYPE_BUFFER, NEVER_CREATED_ID };
+    expect->starts = "vkSetPrivateData: ";
+    expect->contains[0] = "unknown";
+    expect->id = NEVER_CREATED_ID;
+    return send_one(guest, encode_set_private_data, &args);
+}
+
+static int case_private_data_mistyped(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_device(guest) || submit_setup(guest, encode_create_slot))
+        return -1;
+    /* the device's own id, named as a buffer */
+    static const struct private_data_args args = { OBJECT_TYPE_BUFFER, DEVICE_ID };
+    expect->starts = "vkGetPrivateData: ";
+    expect->contains[0] = "not a";
+    expect->id = DEVICE_ID;
+    return send_one(guest, encode_get_private_data, &args);
+}
+
+/* Output scalars. */
+
+static void encode_counter_value_null(struct pv_test_cs *cs, const void *arg)
+{
+    (void)arg;
+    pv_test_cs_command(cs, CMD_vkGetSemaphoreCounterValue, PV_TEST_COMMAND_GENERATE_REPLY);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_handle(cs, SEMAPHORE_ID);
+    pv_test_cs_marker(cs, false); /* pValue */
+}
+
+static int case_counter_value_null(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_device(guest) || submit_setup(guest, encode_create_timeline_semaphore))
+        return -1;
+    expect->starts = "vkGetSemaphoreCounterValue: ";
+    expect->contains[0] = "pValue";
+    return send_one(guest, encode_counter_value_null, NULL);
+}
+
+/* Query results. */
+
+struct query_args {
+    uint32_t first, count;
+    uint64_t data_size, capacity, stride;
+};
+
+static void encode_query_results(struct pv_test_cs *cs, const void *arg)
+{
+    const struct query_args *q = arg;
+    cs_get_query_results(cs, q->first, q->count, q->data_size, q->capacity, q->stride);
+}
+
+static int send_query_results(struct pv_test_guest *guest, const struct query_args *args)
+{
+    if (start_device(guest) || submit_setup(guest, encode_create_query_pool))
+        return -1;
+    return send_one(guest, encode_query_results, args);
+}
+
+static int case_query_data_null(struct pv_test_guest *guest, struct expectation *expect)
+{
+    static const struct query_args args = { 0, 1, 8, 0, 8 };
+    expect->starts = "vkGetQueryPoolResults: ";
+    expect->contains[0] = "pData";
+    return send_query_results(guest, &args);
+}
+
+static int case_query_range(struct pv_test_guest *guest, struct expectation *expect)
+{
+    static const struct query_args args = { 1, QUERY_COUNT, 16, 16, 8 };
+    expect->starts = "vkGetQueryPoolResults: ";
+    expect->contains[0] = "outside the pool";
+    return send_query_results(guest, &args);
+}
+
+static int case_query_data_short(struct pv_test_guest *guest, struct expectation *expect)
+{
+    /* two 8-byte results 8 bytes apart need 16 */
+    static const struct query_args args = { 0, QUERY_COUNT, 8, 8, 8 };
+    expect->starts = "vkGetQueryPoolResults: ";
+    expect->contains[0] = "do not fit";
+    return send_query_results(guest, &args);
+}
+
+/* Shader code. */
+
+static void encode_shader_code_size(struct pv_test_cs *cs, const void *arg)
+{
+    const uint64_t code_size = *(const uint64_t *)arg;
+    pv_test_cs_command(cs, CMD_vkCreateShaderModule, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, STYPE_SHADER_MODULE_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u64(cs, code_size);
+    const uint64_t words = code_size / 4;
+    pv_test_cs_array_size(cs, words); /* pCode: what the count says */
+    for (uint64_t i = 0; i < words; i++)
+        pv_test_cs_u32(cs, i ? 0 : 0x07230203u);
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pShaderModule */
+    pv_test_cs_handle(cs, SHADER_ID);
+}
+
+static int send_shader_code_size(struct pv_test_guest *guest, struct expectation *expect, const uint64_t *size)
+{
+    if (start_device(guest))
+        return -1;
+    expect->starts = "vkCreateShaderModule: ";
+    expect->contains[0] = "codeSize";
+    return send_one(guest, encode_shader_code_size, size);
+}
+
+static int case_code_size_odd(struct pv_test_guest *guest, struct expectation *expect)
+{
+    static const uint64_t size = 6;   /* one word on the wire, six bytes read */
+    return send_shader_code_size(guest, expect, &size);
+}
+
+static int case_code_size_short(struct pv_test_guest *guest, struct expectation *expect)
+{
+    static const uint64_t size = 3;   /* no word on the wire: pCode NULL */
+    return send_shader_code_size(guest, expect, &size);
+}
+
+/* Descriptor writes: one uniform buffer descriptor, with or without pBufferInfo (a null buffer:
+ * the null descriptor), into dstSet. */
+
+struct write_args {
+    uint64_t dst_set;
+    bool buffer_info;
+};
+
+static void encode_update_uniform_buffer(struct pv_test_cs *cs, const void *arg)
+{
+    const struct write_args *w = arg;
+    pv_test_cs_command(cs, CMD_vkUpdateDescriptorSets, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_u32(cs, 1);        /* descriptorWriteCount */
+    pv_test_cs_array_size(cs, 1);
+    pv_test_cs_u32(cs, STYPE_WRITE_DESCRIPTOR_SET);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_handle(cs, w->dst_set);
+    pv_test_cs_u32(cs, 0);        /* dstBinding */
+    pv_test_cs_u32(cs, 0);        /* dstArrayElement */
+    pv_test_cs_u32(cs, 1);        /* descriptorCount */
+    pv_test_cs_u32(cs, DESCRIPTOR_TYPE_UNIFORM_BUFFER);
+    pv_test_cs_array_size(cs, 0); /* pImageInfo */
+    pv_test_cs_array_size(cs, w->buffer_info ? 1 : 0);
+    if (w->buffer_info) {
+        pv_test_cs_handle(cs, 0); /* buffer */
+        pv_test_cs_u64(cs, 0);    /* offset */
+        pv_test_cs_u64(cs, WHOLE_SIZE);
+    }
+    pv_test_cs_array_size(cs, 0); /* pTexelBufferView */
+    pv_test_cs_u32(cs, 0);        /* descriptorCopyCount */
+    pv_test_cs_array_size(cs, 0);
+}
+
+static int case_write_without_info(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_device(guest))
+        return -1;
+    static const struct write_args args = { 0, false };
+    expect->starts = "vkUpdateDescriptorSets: ";
+    expect->contains[0] = "pBufferInfo";
+    return send_one(guest, encode_update_uniform_buffer, &args);
+}
+
+static int case_write_null_set(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_device(guest))
+        return -1;
+    static const struct write_args args = { 0, true };
+    expect->starts = "vkUpdateDescriptorSets: ";
+    expect->contains[0] = "dstSet";
+    return send_one(guest, encode_update_uniform_buffer, &args);
+}
+
+const struct test_case pv_malformed_device_cases[] = {
+    { "pvm-private-wild", "(g) vkSetPrivateData on an objectHandle that names no object",
+      case_private_data_wild, GEN_BOTH, NULL },
+    { "pvm-private-mistyped", "(g) vkGetPrivateData on the device's id named as a buffer",
+      case_private_data_mistyped, GEN_BOTH, NULL },
+    { "pvm-counter-null", "(h) vkGetSemaphoreCounterValue without pValue", case_counter_value_null,
+      GEN_BOTH, NULL },
+    { "pvm-query-data-null", "(h) vkGetQueryPoolResults without pData for 8 bytes", case_query_data_null,
+      GEN_BOTH, NULL },
+    { "pvm-query-range", "(h) vkGetQueryPoolResults of queries 1-2 of a 2-query pool", case_query_range,
+      GEN_BOTH, NULL },
+    { "pvm-query-data-short", "(h) vkGetQueryPoolResults of 2 results 8 bytes apart into 8 bytes",
+      case_query_data_short, GEN_BOTH, NULL },
+    { "pvm-code-size-odd", "(h) vkCreateShaderModule with codeSize 6", case_code_size_odd, GEN_BOTH, NULL },
+    { "pvm-code-size-short", "(h) vkCreateShaderModule with codeSize 3 (no code on the wire)",
+      case_code_size_short, GEN_BOTH, NULL },
+    { "pvm-write-no-info", "(h) a uniform buffer descriptor write without pBufferInfo",
+      case_write_without_info, GEN_BOTH, NULL },
+    { "pvm-write-null-set", "(h) vkUpdateDescriptorSets into a null dstSet", case_write_null_set, GEN_BOTH,
+      NULL },
+};
+const size_t pv_malformed_device_case_count =
+    sizeof(pv_malformed_device_cases) / sizeof(pv_malformed_device_cases[0]);
+
+/* The valid side: private data set on the device object comes back through vkGetPrivateData,
+ * and query results that fit the pool and pData are answered (not ready: nothing ran). */
+int pv_malformed_device_positive(struct pv_test_guest *guest)
+{
+    if (start_device(guest) || submit_setup(guest, encode_create_slot) ||
+        submit_setup(guest, encode_create_query_pool))
+        return -1;
+    struct pv_test_cs cs;
+    const uint8_t *reply;
+    pv_test_cs_init(&cs);
+    cs_set_private_data(&cs, OBJECT_TYPE_DEVICE, DEVICE_ID, 0x1234abcd5678ull);
+    int ret = pv_test_guest_call(guest, &cs, 0, &reply);
+    if (ret == 0) {
+        struct pv_test_reader r;
+        pv_test_reader_init(&r, reply, 8);
+        const uint32_t type = pv_test_read_u32(&r), result = pv_test_read_u32(&r);
+        if (type != CMD_vkSetPrivateData || result != 0)
+            ret = pv_test_fail("vkSetPrivateData reply: type %u result %d", type, (int32_t)result);
+    }
+    pv_test_cs_reset(&cs);
+    cs_get_private_data(&cs, OBJECT_TYPE_DEVICE, DEVICE_ID);
+    if (ret == 0)
+        ret = pv_test_guest_call(guest, &cs, 0, &reply);
+    if (ret == 0) {
+        struct pv_test_reader r;
+        pv_test_reader_init(&r, reply, 20);
+        const uint32_t type = pv_test_read_u32(&r);
+        const uint64_t marker = pv_test_read_u64(&r), data = pv_test_read_u64(&r);
+        if (type != CMD_vkGetPrivateData || marker != 1 || data != 0x1234abcd5678ull)
+            ret = pv_test_fail("vkGetPrivateData reply: type %u marker %" PRIu64 " data %#" PRIx64
+                               "; expected %u, 1, 0x1234abcd5678", type, marker, data,
+                               CMD_vkGetPrivateData);
+        else
+            ret = pv_test_check_reply_end(reply, 20, "vkGetPrivateData");
+    }
+    pv_test_cs_reset(&cs);
+    cs_get_query_results(&cs, 0, QUERY_COUNT, 16, 16, 8);
+    if (ret == 0)
+        ret = pv_test_guest_call(guest, &cs, 0, &reply);
+    if (ret == 0) {
+        struct pv_test_reader r;
+        pv_test_reader_init(&r, reply, 32);
+        const uint32_t type = pv_test_read_u32(&r), result = pv_test_read_u32(&r);
+        const uint64_t size = pv_test_read_u64(&r);
+        if (type != CMD_vkGetQueryPoolResults || result != RESULT_NOT_READY || size != 16)
+            ret = pv_test_fail("vkGetQueryPoolResults reply: type %u result %d size %" PRIu64
+                               "; expected %u, VK_NOT_READY, 16", type, (int32_t)result, size,
+                               CMD_vkGetQueryPoolResults);
+        else
+            ret = pv_test_check_reply_end(reply, 32, "vkGetQueryPoolResults");
+    }
+    pv_test_cs_fini(&cs);
+    return ret;
+}
