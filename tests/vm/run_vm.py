@@ -195,6 +195,8 @@ class Bed:
         with open(script, 'w') as f:
             f.write(qemu_script(host, os.path.basename(serial), os.path.basename(qemu_log)))
         env = {'PV_GUEST_TIMEOUT': str(timeout)}
+        if os.environ.get('PV_QEMU_ARGS'):  # extra QEMU options, e.g. -trace for a diagnosis
+            env['PV_QEMU_ARGS'] = os.environ['PV_QEMU_ARGS']
         if host == 'reference':
             env['PVGPU_REFERENCE'] = '1'
         start = time.monotonic()
@@ -257,7 +259,7 @@ export DISPLAY=:7 VK_ICD_FILENAMES=%(icd)s VK_DRIVER_FILES=%(icd)s XDG_RUNTIME_D
     -kernel /tmp/pv/vmlinuz -initrd /tmp/pv/initrd.gz \\
     -append "console=ttyS0 loglevel=4 panic=-1" \\
     -serial file:/tmp/pv/%(serial)s -monitor none -nodefaults -no-reboot \\
-    -pidfile /tmp/pv/qemu.pid > /tmp/pv/%(log)s 2>&1
+    -pidfile /tmp/pv/qemu.pid ${PV_QEMU_ARGS:-} > /tmp/pv/%(log)s 2>&1
 echo "qemu exit status $?" >> /tmp/pv/%(log)s
 kill $xvfb
 ''' % {'icd': HOST_ICD, 'lib': lib, 'memory': MEMORY, 'hostmem': HOSTMEM, 'serial': serial,
