@@ -6,7 +6,7 @@ BUILD ?= build
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all run test bench guest deps clean fuzz check-sanitizers check-valgrind
+.PHONY: all run test bench guest deps clean fuzz check-sanitizers check-valgrind vm
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -20,7 +20,7 @@ deps:
 
 guest:
 	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-driver.sh
-	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-roots.sh trixie sid trixie-vm
+	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-guest-roots.sh trixie sid sid-vm
 	PVGPU_BUILD_DIR=$(abspath $(BUILD)) ./scripts/setup-venus-protocol.sh trixie >/dev/null
 
 run: guest all
@@ -46,6 +46,11 @@ bench: guest all
 # libFuzzer targets in build-fuzz (clang), FUZZ_SECONDS each; new inputs stay in build-fuzz.
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/run-fuzzers.sh
+
+# A real VM: Debian's QEMU (trixie's 10.0 and sid's 11.1) with PearVisor GPU's
+# libvirglrenderer.so.1 and with Debian's, the whole guest suite and rates inside (tests/vm).
+vm: guest all
+	BUILD=$(BUILD) ./scripts/vm.sh
 
 check-sanitizers: guest
 	BUILD=$(BUILD) ./scripts/check-sanitizers.sh

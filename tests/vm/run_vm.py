@@ -53,6 +53,9 @@ MEMORY = '1G'
 HOSTMEM = '1G'
 # A line of QEMU's (not the guest's, not pvgpu's) that reports a failure.
 QEMU_ERROR = re.compile(r'error|fail|assert|abort|segmentation', re.I)
+# Mesa's EGL under the display (Xvfb has no DRI3; sid's Mesa says so on each GL context even
+# with LIBGL_DRI3_DISABLE): a warning of the display's driver, not a failure of QEMU's.
+MESA_WARNING = re.compile(r'^MESA-EGL: warning: ')
 SCANOUT_REFUSED = re.compile(r'^virtio_gpu_virgl_process_cmd: ctrl 0x103, error 0x1203$')
 TEARDOWN = re.compile(r'pvgpu\[\d+\]: context \d+ \((.*)\): teardown .*; left: (.*)')
 
@@ -138,8 +141,14 @@ class Bed:
         modules = initramfs.build(self.root, self.build, os.path.join(HERE, 'init.sh'), plan,
                                   os.path.join(self.work, 'initrd.gz'), extra_files=GUEST_TOOLS,
                                   console=self.args.console)
-        shutil.copy2(os.path.join(self.build, 'src', 'compat', 'libvirglrenderer.so.1'),
+        library_build = os.path.abspath(self.args.asan) if self.args.asan else self.build
+        shutil.copy2(os.path.join(library_build, 'src', 'compat', 'libvirglrenderer.so.1'),
                      os.path.join(self.work, 'lib', 'libvirglrenderer.so.1'))
+        if self.args.asan:
+            # The sanitizer runtimes of this machine's compiler, which the root may lack.
+            for name in ('libasan.so.8', 'libubsan.so.1'):
+                shutil.copy2(os.path.join('/usr/lib/x86_64-linux-gnu', name),
+                             os.path.join(self.work, 'lib', name))
         guest = os.path.join(self.build, 'tests', 'guest')
         for name in os.listdir(guest):
             path = os.path.join(guest, name)
@@ -193,7 +202,8 @@ class Bed:
                 os.unlink(path)
         script = os.path.join(self.work, 'boot.sh')
         with open(script, 'w') as f:
-            f.write(qemu_script(host, os.path.basename(serial), os.path.basename(qemu_log)))
+            f.write(qemu_script(host, os.path.basename(serial), os.path.basename(qemu_log),
+                                self.args.asan))
         env = {'PV_GUEST_TIMEOUT': str(timeout)}
         if os.environ.get('PV_QEMU_ARGS'):  # extra QEMU options, e.g. -trace for a diagnosis
             env['PV_QEMU_ARGS'] = os.environ['PV_QEMU_ARGS']
@@ -231,6 +241,20 @@ def read(path):
         return ''
 
 
+def sanitizer_reports(work):
+    """The ASan/UBSan reports (one per file, or per leak) that name the library: QEMU itself is
+    not instrumented, and its own leaks at exit are not ours."""
+    reports = []
+    for name in sorted(os.listdir(work)):
+        if not (name.startswith('asan.') or name.startswith('ubsan.')):
+            continue
+        text = read(os.path.join(work, name))
+        for block in re.split(r'\n(?=Direct leak|Indirect leak)', text):
+            if 'libvirglrenderer' in block:
+                reports.append(block)
+    return reports
+
+
 def process_snapshot(pid):
     """Open fds and shared-memory (memfd) mappings of the QEMU process."""
     try:
@@ -242,9 +266,14 @@ def process_snapshot(pid):
         return None
 
 
-def qemu_script(host, serial, qemu_log):
+def qemu_script(host, serial, qemu_log, asan):
     """The command that runs in the root: Xvfb, then QEMU (the command line README names)."""
     lib = '' if host == 'reference' else 'export LD_LIBRARY_PATH=/tmp/pv/lib\n'
+    if host != 'reference' and asan:
+        # QEMU is not instrumented: the runtime comes first, and reports go to files.
+        lib += ('export LD_PRELOAD=/tmp/pv/lib/libasan.so.8 '
+                'ASAN_OPTIONS=log_path=/tmp/pv/asan:detect_leaks=1 '
+                'UBSAN_OPTIONS=print_stacktrace=1:log_path=/tmp/pv/ubsan\n')
     return '''set -u
 Xvfb :7 -screen 0 1280x800x24 -nolisten tcp > /tmp/xvfb.log 2>&1 &
 xvfb=$!
@@ -271,7 +300,8 @@ def qemu_errors(log, console):
     guest console through pvgpu, QEMU reports each SET_SCANOUT (0x103) refused: expected."""
     return [l for l in log.splitlines()
             if not l.startswith('pvgpu[') and not l.startswith('qemu exit status 0')
-            and QEMU_ERROR.search(l) and not (console and SCANOUT_REFUSED.search(l))]
+            and QEMU_ERROR.search(l) and not MESA_WARNING.search(l)
+            and not (console and SCANOUT_REFUSED.search(l))]
 
 
 def check_vulkaninfo(output):
@@ -288,10 +318,19 @@ def main():
     parser.add_argument('--hosts', default='pvgpu,reference')
     parser.add_argument('--bench', action='store_true', help='also pvbench rates (VM vs host)')
     parser.add_argument('--timeout', type=int, default=900, help='seconds for a whole boot')
+    parser.add_argument('--asan', metavar='BUILD', default=None,
+                        help='QEMU loads the library of this ASan+UBSan build (build-asan); '
+                             'a sanitizer report naming the library fails the run')
+    parser.add_argument('--markdown', metavar='FILE', help='also write the report there')
     parser.add_argument('--console', action='store_true',
                         help='the guest kernel keeps its framebuffer console on the virtio-gpu device')
     args = parser.parse_args()
     args.out_dir = args.out_dir or os.path.join(args.build_dir, 'vm-out')
+    # A sanitizer build's library (make check-sanitizers runs this test there too) needs its
+    # runtime preloaded into QEMU.
+    library = os.path.join(args.build_dir, 'src', 'compat', 'libvirglrenderer.so.1')
+    if not args.asan and os.path.exists(library) and 'libasan.so.8' in initramfs.elf_needed(library):
+        args.asan = args.build_dir
     programs = SMOKE if args.programs == 'smoke' else SUITE if args.programs == 'suite' \
         else args.programs.split(',')
     hosts = args.hosts.split(',')
@@ -303,7 +342,9 @@ def main():
     bed = Bed(args)
     plan = guest_plan(programs, args.bench, True, 600)
     modules = bed.prepare(plan)
-    print('vm: root %s, kernel %s, guest modules %s' % (
+    for line in describe(bed.root):
+        emit('vm: ' + line)
+    emit('vm: root %s, kernel %s, guest modules %s' % (
         args.root, initramfs.kernel_version(bed.root), ' '.join(modules)))
 
     native = {name: bed.native(name, 600) for name in programs}
@@ -331,26 +372,34 @@ def main():
     for host in hosts:
         steps, log, first, total, snaps, booted, done = results[host]
         errors = qemu_errors(log, args.console and host == 'pvgpu')
-        print('vm %s: kernel up at %s s, first result %.1f s, all done %s s (guest uptime), '
+        emit('vm %s: kernel up at %s s, first result %.1f s, all done %s s (guest uptime), '
               'QEMU exited after %.1f s; QEMU error lines: %d' % (
                   host, booted, first or -1, done, total, len(errors)))
         for line in errors[:10]:
-            print('  QEMU: ' + line)
+            emit('  QEMU: ' + line)
         if host != 'pvgpu':
             continue
         if errors:
             failures.append('QEMU logged %d error line(s) with pvgpu' % len(errors))
+        if args.asan:
+            reports = sanitizer_reports(bed.work)
+            emit('vm pvgpu: %d sanitizer report(s) naming libvirglrenderer (ASan+UBSan, leaks on)'
+                  % len(reports))
+            for report in reports[:3]:
+                emit('\n'.join('  ' + l for l in report.splitlines()[:20]))
+            if reports:
+                failures.append('%d sanitizer report(s) in the library' % len(reports))
         if done is None:
             failures.append('the VM with pvgpu did not finish its plan')
         left = [m for m in TEARDOWN.findall(log) if m[1] != '0 objects, 0 bytes, 0 blobs, 0 rings']
         teardowns = len(TEARDOWN.findall(log))
-        print('vm pvgpu: %d context teardowns, %d with something left' % (teardowns, len(left)))
+        emit('vm pvgpu: %d context teardowns, %d with something left' % (teardowns, len(left)))
         if left or teardowns < len(programs):
             failures.append('context teardowns: %d, left something: %s' % (teardowns, left))
         killed = steps.get('killed-' + KILLED)
         if not killed or 'killed' not in killed['output']:
             failures.append('the program to kill mid-work was not killed while it ran')
-        print('vm pvgpu: QEMU process snapshots %s' % snaps)
+        emit('vm pvgpu: QEMU process snapshots %s' % snaps)
         first_snap = snaps.get('first')
         for later in ('killed', 'end'):
             if not first_snap or snaps.get(later) != first_snap:
@@ -371,10 +420,16 @@ def main():
                     bench_rows)
 
     if failures:
-        print('FAIL: ' + '; '.join(failures))
-        return 1
-    print('PASS: the VM ran %d program(s) through pvgpu with native digests, QEMU clean' % len(programs))
-    return 0
+        emit('FAIL: ' + '; '.join(failures))
+    else:
+        emit('PASS: the VM ran %d program(s) through pvgpu with native digests, QEMU clean' %
+             len(programs))
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write('# The VM test bed: %s\n\n`%s`\n\n' % (
+                os.path.basename(bed.root), ' '.join(['tests/vm/run_vm.py'] + sys.argv[1:])))
+            f.write('\n'.join(REPORT) + '\n')
+    return 1 if failures else 0
 
 
 def cell(run, native, name):
@@ -405,13 +460,37 @@ def ratio(v, base):
     return '%.1f (%.2f)' % (v, v / base)
 
 
+REPORT = []
+
+
+def emit(line=''):
+    """A line of the report: printed, and kept for --markdown."""
+    print(line, flush=True)
+    REPORT.append(line)
+
+
 def print_table(header, rows):
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = lambda r: '| ' + ' | '.join(str(c).ljust(w) for c, w in zip(r, widths)) + ' |'
-    print(line(header))
-    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    emit()
+    emit(line(header))
+    emit('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
     for r in rows:
-        print(line(r))
+        emit(line(r))
+    emit()
+
+
+def describe(root):
+    """The tree and the test bed a report comes from."""
+    commit = subprocess.run(['git', '-C', TOP, 'describe', '--always', '--dirty'],
+                            capture_output=True, text=True).stdout.strip() or 'unknown'
+    qemu = subprocess.run(['chroot', root, 'qemu-system-x86_64', '--version'], capture_output=True,
+                          text=True).stdout.splitlines()
+    mesa = read(root + '.stamp').splitlines()
+    return ['tree: %s' % commit, 'QEMU: %s' % (qemu[0] if qemu else 'unknown'),
+            'guest kernel: %s; Mesa (guest Venus driver and host lavapipe): %s' % (
+                initramfs.kernel_version(root), mesa[0] if mesa else 'unknown'),
+            'machine: %d CPUs, TCG (no KVM)' % os.cpu_count()]
 
 
 if __name__ == '__main__':
