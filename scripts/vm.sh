@@ -3,7 +3,8 @@
 # sid (11.1) each boot their release's kernel and run vulkaninfo, the whole guest suite and the
 # pvbench rates on their Mesa's Venus driver, through PearVisor GPU's libvirglrenderer.so.1 and
 # through Debian's libvirglrenderer1, beside native runs on the same lavapipe; then sid's VM with
-# a framebuffer console, and with the library built with ASan and UBSan. Reports go to
+# a framebuffer console, and with the library built with ASan and UBSan, once to the end and once
+# with QEMU killed (SIGTERM) mid-upload. Reports go to
 # $BUILD/vm-out/<run>/ (report.md, serial and QEMU logs).
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -35,4 +36,6 @@ for suite in sid trixie; do
 done
 run console --root "$build/guest-roots/sid-vm" --console --hosts pvgpu || status=1
 run asan --root "$build/guest-roots/sid-vm" --asan "$asan" --hosts pvgpu || status=1
+run killed --root "$build/guest-roots/sid-vm" --asan "$asan" --hosts pvgpu --kill-qemu-at upload ||
+    status=1
 exit $status

@@ -25,6 +25,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -45,6 +46,9 @@ BENCH = [('cube', ['cube', '--iterations', '300']),
          ('compute', ['compute', '--size', '16M', '--iterations', '5']),
          ('upload', ['upload', '--size', '64', '--iterations', '3'])]
 BENCH_KEYS = {'cube': 'fps', 'compute': 'elements_per_s', 'upload': 'mib_per_s'}
+# Each pvbench workload runs this many times, interleaved, in the VM and on the host; the
+# tables show the medians.
+BENCH_REPEAT = 3
 # The guest program killed mid-work (after KILL_AFTER seconds of its run).
 KILLED = 'upload'
 KILL_AFTER = 1.0
@@ -82,8 +86,10 @@ def guest_plan(programs, bench, checks, timeout):
     if checks:
         lines.append('killed-%s %d killmid %g guest_%s' % (KILLED, timeout, KILL_AFTER, KILLED))
         lines.append('snapshot-killed 30 snapshot killed')
-    for name, args in (BENCH if bench else []):
-        lines.append('bench-%s %d pvbench %s --shader-dir /opt/pv/bench' % (name, timeout, ' '.join(args)))
+    for rep in range(BENCH_REPEAT if bench else 0):
+        for name, args in BENCH:
+            lines.append('bench-%s-%d %d pvbench %s --shader-dir /opt/pv/bench' % (
+                name, rep, timeout, ' '.join(args)))
     if checks:
         lines.append('snapshot-end 30 snapshot end')
     return lines
@@ -214,9 +220,16 @@ class Bed:
                ['%s=%s' % kv for kv in env.items()] + ['--', 'sh', '/tmp/pv/boot.sh']
         proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         snapshots, seen, first_result = {}, set(), None
+        self.signalled = None
+        kill_at = self.args.kill_qemu_at
         while proc.poll() is None and time.monotonic() - start < timeout:
             time.sleep(0.1)
             text = read(serial)
+            if kill_at and self.signalled is None and '=== PVVM BEGIN %s\n' % kill_at in text:
+                # The VMM killed mid-work: SIGTERM a second into the step, as a user's ^C.
+                time.sleep(1)
+                os.kill(int(read(pid_file).strip()), signal.SIGTERM)
+                self.signalled = time.monotonic()
             if first_result is None and '=== PVVM END' in text:
                 first_result = time.monotonic() - start
             for name in re.findall(r'=== PVVM SNAPSHOT (\S+)', text):
@@ -229,6 +242,7 @@ class Bed:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        self.exit_after_signal = time.monotonic() - self.signalled if self.signalled else None
         total = time.monotonic() - start
         return read(serial), read(qemu_log), first_result, total, snapshots
 
@@ -249,10 +263,19 @@ def sanitizer_reports(work):
         if not (name.startswith('asan.') or name.startswith('ubsan.')):
             continue
         text = read(os.path.join(work, name))
-        for block in re.split(r'\n(?=Direct leak|Indirect leak)', text):
-            if 'libvirglrenderer' in block:
+        for block in re.split(r'\n(?=Direct leak|Indirect leak|=+\n==\d+==ERROR)', text):
+            # A memory error anywhere counts (it may be QEMU touching what the library gave
+            # it); a leak only in the library's own allocations.
+            if 'libvirglrenderer' in block or 'ERROR: AddressSanitizer' in block or \
+                    'runtime error:' in block:
                 reports.append(block)
     return reports
+
+
+def exited_cleanly(log, asan):
+    """QEMU exited 0; under ASan 1 as well, which is LeakSanitizer's verdict on QEMU's own
+    allocations (the library's leaks and all memory errors are sanitizer_reports)."""
+    return 'qemu exit status 0' in log or (asan and 'qemu exit status 1' in log)
 
 
 def process_snapshot(pid):
@@ -299,7 +322,7 @@ def qemu_errors(log, console):
     """QEMU's own error lines (pvgpu's lines and the exit status line are not QEMU's). With a
     guest console through pvgpu, QEMU reports each SET_SCANOUT (0x103) refused: expected."""
     return [l for l in log.splitlines()
-            if not l.startswith('pvgpu[') and not l.startswith('qemu exit status 0')
+            if not l.startswith('pvgpu[') and not l.startswith('qemu exit status')
             and QEMU_ERROR.search(l) and not MESA_WARNING.search(l)
             and not (console and SCANOUT_REFUSED.search(l))]
 
@@ -322,6 +345,9 @@ def main():
                         help='QEMU loads the library of this ASan+UBSan build (build-asan); '
                              'a sanitizer report naming the library fails the run')
     parser.add_argument('--markdown', metavar='FILE', help='also write the report there')
+    parser.add_argument('--kill-qemu-at', metavar='STEP',
+                        help='SIGTERM QEMU a second into this step of the guest (e.g. upload); '
+                             'it must exit cleanly and promptly (with --asan: no report)')
     parser.add_argument('--console', action='store_true',
                         help='the guest kernel keeps its framebuffer console on the virtio-gpu device')
     args = parser.parse_args()
@@ -363,7 +389,9 @@ def main():
             steps = results[host][0]
             c = cell(steps.get(name), native[name], name)
             row.append(c)
-            if host == 'pvgpu' and not c.startswith('pass'):
+            killed_by_then = args.kill_qemu_at in programs[:programs.index(name) + 1] \
+                if args.kill_qemu_at else False
+            if host == 'pvgpu' and not c.startswith('pass') and not killed_by_then:
                 failures.append('%s through pvgpu: %s' % (name, c))
         rows.append(row)
     header = ['program', 'native (root)'] + ['VM, %s' % h for h in hosts]
@@ -383,14 +411,25 @@ def main():
             failures.append('QEMU logged %d error line(s) with pvgpu' % len(errors))
         if args.asan:
             reports = sanitizer_reports(bed.work)
-            emit('vm pvgpu: %d sanitizer report(s) naming libvirglrenderer (ASan+UBSan, leaks on)'
-                  % len(reports))
+            emit('vm pvgpu: %d sanitizer report(s) (ASan+UBSan: memory errors anywhere in QEMU, '
+                 'leaks of libvirglrenderer)' % len(reports))
             for report in reports[:3]:
                 emit('\n'.join('  ' + l for l in report.splitlines()[:20]))
             if reports:
                 failures.append('%d sanitizer report(s) in the library' % len(reports))
+        if args.kill_qemu_at:
+            after = bed.exit_after_signal
+            emit('vm pvgpu: QEMU got SIGTERM during %s; it exited %s' % (
+                args.kill_qemu_at, 'after %.1f s' % after if after is not None else 'never: not signalled'))
+            if after is None or after > 15:
+                failures.append('QEMU did not exit within 15 s of SIGTERM')
+            if not exited_cleanly(log, args.asan):
+                failures.append('QEMU did not exit cleanly after SIGTERM')
+            continue
         if done is None:
             failures.append('the VM with pvgpu did not finish its plan')
+        if not exited_cleanly(log, args.asan):
+            failures.append('QEMU did not exit cleanly after the guest powered off')
         left = [m for m in TEARDOWN.findall(log) if m[1] != '0 objects, 0 bytes, 0 blobs, 0 rings']
         teardowns = len(TEARDOWN.findall(log))
         emit('vm pvgpu: %d context teardowns, %d with something left' % (teardowns, len(left)))
@@ -407,20 +446,32 @@ def main():
                     later, snaps.get(later), first_snap))
 
     if args.bench:
+        native_runs = {name: [] for name, _ in BENCH}
+        vtest_runs = {name: [] for name, _ in BENCH}
+        for _ in range(BENCH_REPEAT):
+            for name, bench_args in BENCH:
+                native_runs[name].append(bench_value(bed.host_bench(False, bench_args, 600), name))
+                vtest_runs[name].append(bench_value(bed.host_bench(True, bench_args, 600), name))
         bench_rows = []
         for name, bench_args in BENCH:
-            nat = bench_value(bed.host_bench(False, bench_args, 600), name)
-            vt = bench_value(bed.host_bench(True, bench_args, 600), name)
-            row = [name + ' ' + BENCH_KEYS[name], fmt(nat), ratio(vt, nat)]
+            nat = median(native_runs[name])
+            row = [name + ' ' + BENCH_KEYS[name], fmt(nat), ratio(median(vtest_runs[name]), nat)]
             for host in hosts:
-                step = results[host][0].get('bench-' + name)
-                row.append(ratio(bench_value(step['output'], name) if step else None, nat))
+                steps = results[host][0]
+                row.append(ratio(median([bench_value(steps[k]['output'], name) for k in steps
+                                         if k.startswith('bench-%s-' % name)]), nat))
             bench_rows.append(row)
+        emit('pvbench %s, medians of %d interleaved runs (ratio to native in brackets); the VM '
+             'runs on an emulated CPU (TCG), which slows the guest\'s own work (the upload\'s '
+             'memcpy above all):' % (' / '.join(' '.join(a) for _, a in BENCH), BENCH_REPEAT))
         print_table(['pvbench', 'native (root)', 'pvgpu run (vtest)'] + ['VM, %s' % h for h in hosts],
                     bench_rows)
 
     if failures:
         emit('FAIL: ' + '; '.join(failures))
+    elif args.kill_qemu_at:
+        emit('PASS: the programs before %s matched native; QEMU killed during it exited cleanly' %
+             args.kill_qemu_at)
     else:
         emit('PASS: the VM ran %d program(s) through pvgpu with native digests, QEMU clean' %
              len(programs))
@@ -448,6 +499,11 @@ def cell(run, native, name):
     if native is not None and digests(run['output']) != digests(native['output']):
         return 'fail (digest differs) ' + text
     return 'pass ' + text
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    return values[len(values) // 2] if values else None
 
 
 def fmt(v):
