@@ -183,7 +183,19 @@ class Guest:
     def __init__(self, name, args):
         self.name = name
         self.crutch_perf = CRUTCH_PERF_2022 if name == 'bookworm' else CRUTCH_PERF_CURRENT
-        if name == 'bookworm':
+        packed = args.packed_guests.get(name)
+        self.pvbench_path = args.pvbench
+        if packed:
+            # A current guest's driver with its own libc and loader, packed by bench/carry.sh for a
+            # machine without the Debian root (a GPU host): no chroot, its own pvbench wrapper.
+            self.root = None
+            self.icd = os.path.join(packed, 'virtio_icd.json')
+            self.reference_icd = args.host_icd
+            self.pvgpu_args = ['--guest-icd', self.icd, '--protocol', 'current']
+            self.pvbench_path = os.path.join(packed, 'pvbench')
+            self.packages = 'packed from the Debian root'
+            self.mesa = read_first_line(os.path.join(packed, 'VERSION'))
+        elif name == 'bookworm':
             # A driver of the host system; pvgpu must be told its protocol generation.
             self.root = None
             self.icd = args.guest_icd
@@ -348,7 +360,7 @@ class Runner:
                           self.guest.icd, t] + guest
 
     def pvbench(self, way, workload, extra):
-        command = [self.args.pvbench, workload] + extra
+        command = [self.args.pvbench if way == 'native' else self.guest.pvbench_path, workload] + extra
         if way in ('reference', 'pvgpu-crutch'):
             command.append('--no-map')
         if way == 'reference' and self.guest.root:
@@ -1010,6 +1022,9 @@ def main():
     parser.add_argument('--pvgpu', help='the pvgpu CLI (default $PVGPU or <build>/pvgpu); the guest roots are '
                         'guest-roots/NAME beside it')
     parser.add_argument('--pvbench', help='the benchmark program (default <build>/bench/pvbench)')
+    parser.add_argument('--packed-guest', action='append', default=[], metavar='NAME=DIR',
+                        help='run guest NAME (trixie, sid) from a folder bench/carry.sh packed (its Venus '
+                        'driver, libc and loader, virtio_icd.json, a pvbench wrapper) instead of its root')
     parser.add_argument('--shader-dir', help='compiled shaders (default: pvbench\'s folder)')
     parser.add_argument('--guest-icd', help='the bookworm guest\'s Venus driver (default $PVGPU_GUEST_ICD or '
                         '<build>/guest-driver/virtio_icd.json)')
@@ -1042,6 +1057,7 @@ def main():
     explicit_guest_icd = args.guest_icd is not None
     args.pvgpu = os.path.abspath(args.pvgpu or os.environ.get('PVGPU') or os.path.join(build, 'pvgpu'))
     args.pvbench = os.path.abspath(args.pvbench or os.path.join(build, 'bench', 'pvbench'))
+    args.packed_guests = dict((n, os.path.abspath(d)) for n, d in (p.split('=', 1) for p in args.packed_guest))
     args.shader_dir = os.path.abspath(args.shader_dir or os.path.dirname(args.pvbench))
     args.guest_icd = os.path.abspath(args.guest_icd or os.environ.get('PVGPU_GUEST_ICD') or
                                      os.path.join(build, 'guest-driver', 'virtio_icd.json'))
