@@ -1032,7 +1032,7 @@ def main():
                         help='the host Vulkan driver, for pvgpu, the bookworm guest\'s reference and the native '
                         'runs (%(default)s)')
     parser.add_argument('--pvgpu-arg', action='append', default=[],
-                        help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--portable')
+                        help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--validate')
     parser.add_argument('--only', action='append', default=[],
                         help='only these workloads (repeatable or comma-separated): ' + ', '.join(WORKLOAD_NAMES))
     parser.add_argument('--no-reference', action='store_true', help='skip the reference host (and pvgpu†)')

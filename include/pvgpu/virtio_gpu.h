@@ -110,7 +110,6 @@ struct pvgpu_virtio_gpu_config {
     uint32_t scanout_height;      /* (0: 800) */
     uint64_t host_visible_size;   /* bytes of the host-visible window; 0: none (MAP_BLOB fails) */
     uint32_t max_request_bytes;   /* largest control request accepted (0: 16 MiB) */
-    bool portable;                /* renderer: force the portable memory path */
     bool validate;                /* renderer: Khronos validation inside host instances */
     /* The Venus generation served: false, current guests (wire format 1); true, Mesa 22.x
      * guests (wire format 0). A guest of the other generation rejects the capset. */

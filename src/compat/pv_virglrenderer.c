@@ -117,8 +117,7 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
         return -EINVAL;
     }
     struct pv_gpu_options options = {
-        .renderer = { .portable = env_flag("PVGPU_PORTABLE"),
-                      .validate = env_flag("PVGPU_VALIDATE"),
+        .renderer = { .validate = env_flag("PVGPU_VALIDATE"),
                       .generation = generation },
         .fence_retired = fence_retired,
         /* virglrenderer calls back from the retiring thread with ASYNC_FENCE_CB, and from
@@ -137,8 +136,8 @@ PV_VIRGL_EXPORT int virgl_renderer_init(void *cookie, int flags,
         if (state.gl_context)
             cb->make_current(cookie, 0, state.gl_context);
     }
-    pv_log("virglrenderer: PearVisor GPU initialized (flags %#x%s), serving %s guests",
-           (unsigned)flags, options.renderer.portable ? ", portable" : "",
+    pv_log("virglrenderer: PearVisor GPU initialized (flags %#x), serving %s guests",
+           (unsigned)flags,
            pv_venus_generation_name(options.renderer.generation));
     return 0;
 }

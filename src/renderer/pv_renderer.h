@@ -34,9 +34,6 @@ enum pv_venus_generation {
 struct pv_renderer_options {
     enum pv_venus_generation generation;
 
-    /* Force the portable memory-sharing path (shared memory imported with
-     * VK_EXT_external_memory_host) even where the host offers export paths. */
-    bool portable;
     /* Enable the Khronos validation layer in host instances and log what it reports. */
     bool validate;
 

@@ -704,7 +704,7 @@ struct pvgpu_virtio_gpu *pvgpu_virtio_gpu_create(const struct pvgpu_virtio_gpu_c
         return NULL;
     }
     struct pv_gpu_options options = {
-        .renderer = { .portable = gpu->config.portable, .validate = gpu->config.validate,
+        .renderer = { .validate = gpu->config.validate,
                       .generation = gpu->config.venus_2022 ? PV_VENUS_2022 : PV_VENUS_CURRENT },
         .fence_retired = core_fence_retired,
         .fence_data = gpu,

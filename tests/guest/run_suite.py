@@ -169,7 +169,7 @@ def main():
                         help='the guest the pvgpu and reference columns run on')
     parser.add_argument('--host-icd', default=LAVAPIPE_ICD, help='the host Vulkan driver for every run')
     parser.add_argument('--pvgpu-arg', action='append', default=[],
-                        help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--portable')
+                        help='extra argument for `pvgpu run` (repeatable), e.g. --pvgpu-arg=--validate')
     parser.add_argument('--only', action='append', default=[],
                         help='run only this program (repeatable or comma-separated)')
     parser.add_argument('--no-reference', action='store_true', help='skip the reference host column')
@@ -184,7 +184,7 @@ def main():
 
     bin_dir = os.path.abspath(args.bin_dir)
     shader_dir = os.path.abspath(args.shader_dir or bin_dir)
-    # One out dir per pvgpu mode, so that the default and the portable suite never share logs.
+    # One out dir per guest and pvgpu mode, so that runs with other pvgpu arguments never share logs.
     label = '_'.join([args.guest] + [re.sub(r'[^A-Za-z0-9_.=-]+', '_', a.lstrip('-'))
                                      for a in args.pvgpu_arg])
     out_dir = os.path.abspath(args.out_dir or os.path.join(bin_dir, 'out', label))

@@ -195,7 +195,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         { "guest", required_argument, NULL, 'g' },
         { "protocol", required_argument, NULL, 'P' },
         { "bind", required_argument, NULL, 'b' },
-        { "portable", no_argument, NULL, 'p' },
         { "validate", no_argument, NULL, 'V' },
         { "max-objects", required_argument, NULL, 'O' },
         { "max-memory", required_argument, NULL, 'M' },
@@ -233,9 +232,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         case 'b':
             if ((rc = add_bind(o, optarg)) != 0)
                 return rc;
-            break;
-        case 'p':
-            o->vtest.renderer.portable = true;
             break;
         case 'V':
             o->vtest.renderer.validate = true;

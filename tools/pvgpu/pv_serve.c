@@ -16,7 +16,6 @@ int pv_cli_serve(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "socket", required_argument, NULL, 's' },
-        { "portable", no_argument, NULL, 'p' },
         { "protocol", required_argument, NULL, 'P' },
         { "validate", no_argument, NULL, 'V' },
         { "max-objects", required_argument, NULL, 'O' },
@@ -39,9 +38,6 @@ int pv_cli_serve(int argc, char **argv)
         switch (opt) {
         case 's':
             path = optarg;
-            break;
-        case 'p':
-            opts.renderer.portable = true;
             break;
         case 'P':
             if (!pv_cli_parse_protocol(optarg, &opts.renderer))
