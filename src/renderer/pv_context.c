@@ -3,6 +3,7 @@
 #include "pv_context.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ static void write_command_stats(struct pv_context *ctx)
         if (*p == '/')
             *p = '_';
     }
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, "we");
     if (!f) {
         pv_log("context %u (%s): cannot write %s: %s", ctx->id, ctx->name, path, strerror(errno));
         return;
@@ -441,7 +442,8 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
         if (!blob)
             goto out;
     }
-    int fd = dup(blob->fd);
+    /* Close-on-exec: an embedding VMM forks helpers that must not inherit guest memory. */
+    int fd = fcntl(blob->fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
         pv_blob_unref(blob);
         goto out;

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -871,6 +873,58 @@ static void test_scanout(void)
     check(vmm.scanouts_off == off + 1, "no second 'off' for a scanout already off");
 }
 
+/* The fds the test inherited, which are its runner's business, not the device's. */
+#define INHERITED_FDS_MAX 1024
+static bool inherited_fds[INHERITED_FDS_MAX];
+
+static void note_inherited_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    while (dir && (entry = readdir(dir))) {
+        int fd = atoi(entry->d_name);
+        if (fd >= 0 && fd < INHERITED_FDS_MAX && fd != dirfd(dir))
+            inherited_fds[fd] = true;
+    }
+    if (dir)
+        closedir(dir);
+}
+
+/* A VMM forks and execs helpers; every fd the device opens (blobs, eventfds, the host driver's
+ * own) must be close-on-exec, or each child inherits the guest's memory. */
+static void test_fds_close_on_exec(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) {
+        check(false, "/proc/self/fd can be read");
+        return;
+    }
+    int scanned = 0, inheritable = 0;
+    char names[256] = "";
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] == '.' || fd == dirfd(dir) ||
+            (fd < INHERITED_FDS_MAX && inherited_fds[fd]))
+            continue;
+        scanned++;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC)) {
+            inheritable++;
+            char target[128] = "", path[64];
+            snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+            ssize_t n = readlink(path, target, sizeof(target) - 1);
+            target[n > 0 ? n : 0] = '\0';
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof(names) - used, " %d=%s", fd, target);
+        }
+    }
+    closedir(dir);
+    check(scanned > 0 && inheritable == 0,
+          "with blobs, contexts and fences alive, all %d fds of the process are close-on-exec "
+          "(%d are not:%s)", scanned, inheritable, names);
+}
+
 static void test_unref(void)
 {
     struct req r;
@@ -970,6 +1024,7 @@ static void test_malformed(void)
 
 int main(void)
 {
+    note_inherited_fds();
     int ram_fd = memfd_create("test-guest-ram", MFD_CLOEXEC);
     if (ram_fd < 0 || ftruncate(ram_fd, RAM_SIZE) < 0)
         return 1;
@@ -1006,6 +1061,7 @@ int main(void)
     test_submit();
     test_fences();
     test_scanout();
+    test_fds_close_on_exec();
     test_unref();
     test_malformed();
     pvgpu_virtio_gpu_destroy(dev);
