@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     # build of the host
-    build-essential meson ninja-build pkg-config python3 libvulkan-dev
+    build-essential meson ninja-build pkg-config python3 libvulkan-dev libseccomp-dev
     # host Vulkan for tests, the reference host and tools that run through the stack
     mesa-vulkan-drivers vulkan-tools virgl-server glslang-tools spirv-tools vulkan-validationlayers
     # fetching and building the guest driver from Debian's mesa source package

@@ -18,6 +18,7 @@
 #include "pv_log.h"
 #include "pv_vtest_protocol.h"
 #include "pv_vtest_record.h"
+#include "pv_vtest_sandbox.h"
 #include "pv_vtest_socket.h"
 #include "pv_vtest_sync.h"
 #include "pv_vtest_timeline.h"
@@ -41,6 +42,7 @@ struct pv_vtest_client {
     uint32_t context_id;
     size_t max_payload;
     const struct pv_renderer_options *renderer_options;
+    bool test_hooks;
 
     bool renderer_created;
     char process_name[PROCESS_NAME_MAX + 1];
@@ -227,6 +229,11 @@ static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payloa
     }
     pv_context_set_peer_check(c->ctx, guest_gone, c);
     pv_log("context %" PRIu32 ": created for \"%s\"", c->context_id, c->process_name);
+    if (c->test_hooks && !strcmp(c->process_name, PV_VTEST_TEST_FORBIDDEN_SYSCALL_NAME)) {
+        pv_log("context %" PRIu32 ": test hook: the worker tries execve", c->context_id);
+        pv_vtest_sandbox_try_forbidden_syscall();
+        return protocol_error(c, "test hook: execve was not stopped: %s", strerror(errno));
+    }
     return CLIENT_CONTINUE;
 }
 
@@ -666,6 +673,7 @@ struct pv_vtest_client *pv_vtest_client_create(int fd, uint32_t context_id,
     c->max_payload = opts->max_message_bytes ? opts->max_message_bytes
                                              : PV_VTEST_DEFAULT_MAX_MESSAGE_BYTES;
     c->renderer_options = &opts->renderer;
+    c->test_hooks = opts->test_hooks;
     c->next_res_id = 1;
     strcpy(c->process_name, "unnamed");
     pv_vtest_syncs_init(&c->syncs);
@@ -721,11 +729,20 @@ static void on_teardown_timeout(int sig)
     _exit(PV_VTEST_CLIENT_HOST_ERROR);
 }
 
+int pv_vtest_client_record_dir_fd(const struct pv_vtest_client *c)
+{
+    return c->recorder.dir_fd;
+}
+
 int pv_vtest_serve_client(int fd, uint32_t context_id, const struct pv_vtest_options *opts)
 {
     struct pv_vtest_client *c = pv_vtest_client_create(fd, context_id, opts);
-    if (!c)
-        return PV_VTEST_CLIENT_HOST_ERROR;
+    return c ? pv_vtest_client_run(c) : PV_VTEST_CLIENT_HOST_ERROR;
+}
+
+int pv_vtest_client_run(struct pv_vtest_client *c)
+{
+    uint32_t context_id = c->context_id;
     int rc;
     do
         rc = pv_vtest_client_serve_request(c);

@@ -23,6 +23,7 @@
 
 #include "pv_log.h"
 #include "pv_time.h"
+#include "pv_vtest_sandbox.h"
 
 /* Sanitizer builds check each context worker for leaks: it ends with _exit, which skips the
  * check LeakSanitizer makes at exit, and the worker is where a guest makes the host allocate. */
@@ -119,8 +120,10 @@ static int remove_stale_socket(const struct sockaddr_un *addr)
     return 0;
 }
 
-int pv_vtest_listen(const char *path)
+int pv_vtest_listen(const char *path, mode_t mode)
 {
+    if (!mode)
+        mode = PV_VTEST_DEFAULT_SOCKET_MODE;
     struct sockaddr_un addr;
     if (fill_address(&addr, path) != 0 || remove_stale_socket(&addr) != 0)
         return -1;
@@ -130,8 +133,20 @@ int pv_vtest_listen(const char *path)
         pv_log("vtest: socket: %s", strerror(errno));
         return -1;
     }
-    if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
-        pv_log("vtest: cannot bind %s: %s", path, strerror(errno));
+    /* Created private, then given its mode before it listens: no guest can connect in
+     * between. */
+    mode_t old_umask = umask(0077);
+    int bound = bind(fd, (const struct sockaddr *)&addr, sizeof(addr));
+    int bind_errno = errno;
+    umask(old_umask);
+    if (bound != 0) {
+        pv_log("vtest: cannot bind %s: %s", path, strerror(bind_errno));
+        close(fd);
+        return -1;
+    }
+    if (chmod(path, mode & 0777) != 0) {
+        pv_log("vtest: cannot set the mode of %s: %s", path, strerror(errno));
+        unlink(path);
         close(fd);
         return -1;
     }
@@ -245,7 +260,22 @@ static void run_worker(struct server *s, int client_fd, uint32_t context_id, pid
     sigdelset(&mask, SIGINT);
     sigprocmask(SIG_SETMASK, &mask, NULL);
 
-    int rc = pv_vtest_serve_client(client_fd, context_id, s->opts);
+    pv_vtest_sandbox_close_inherited_fds(client_fd);
+    pv_vtest_sandbox_set_limits();
+    struct pv_vtest_client *c = pv_vtest_client_create(client_fd, context_id, s->opts);
+    if (!c)
+        _exit(PV_VTEST_CLIENT_HOST_ERROR);
+    const char *stats = getenv("PVGPU_COMMAND_STATS");
+    struct pv_vtest_sandbox_config sandbox = {
+        .record_dir_fd = pv_vtest_client_record_dir_fd(c),
+        .allow_file_creation = stats && *stats,
+    };
+    if (pv_vtest_sandbox_enter(&sandbox) != 0) {
+        pv_log("context %" PRIu32 ": the worker cannot enter its sandbox, dropping the guest",
+               context_id);
+        _exit(PV_VTEST_CLIENT_HOST_ERROR);
+    }
+    int rc = pv_vtest_client_run(c);
     close(client_fd);
 #ifdef PV_WORKER_LEAK_CHECK
     /* The report goes to the server's log; the status makes the accept loop log it too. */

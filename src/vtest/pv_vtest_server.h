@@ -3,8 +3,10 @@
 #ifndef PV_VTEST_SERVER_H
 #define PV_VTEST_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pv_renderer.h"
 
@@ -25,6 +27,10 @@ struct pv_vtest_options {
      * codes). Lets an embedder, such as `pvgpu run`, react to a context that went fatal. */
     void (*worker_ended)(void *data, uint32_t context_id, int wait_status);
     void *worker_ended_data;
+    /* Hooks for the tests of the server itself, never for guests one does not control: a
+     * guest named PV_VTEST_TEST_FORBIDDEN_SYSCALL_NAME makes its worker try a system call
+     * the sandbox forbids (pv_vtest_sandbox.h). */
+    bool test_hooks;
 };
 
 /* How a connection ended; a context worker exits with this code. */
@@ -36,10 +42,14 @@ enum pv_vtest_client_result {
     PV_VTEST_CLIENT_CONTEXT_FATAL = 3,  /* the context could not be created or went fatal */
 };
 
-/* Creates a listening socket at path, replacing a stale socket left by a dead server. Refuses
- * (returns -1 after logging) when a live server already listens there or path is not a socket.
- * The fd is close-on-exec. */
-int pv_vtest_listen(const char *path);
+/* The permissions of the socket unless the caller asks for others: its owner's alone, since
+ * whoever can connect can make the host run Vulkan and allocate memory. */
+#define PV_VTEST_DEFAULT_SOCKET_MODE 0600
+
+/* Creates a listening socket at path with permissions mode (0: the default), replacing a stale
+ * socket left by a dead server. Refuses (returns -1 after logging) when a live server already
+ * listens there or path is not a socket. The fd is close-on-exec. */
+int pv_vtest_listen(const char *path, mode_t mode);
 
 /* Accepts guests on listen_fd until SIGTERM or SIGINT, serving each in its own forked worker
  * process with context ids 1, 2, ... Ignores SIGPIPE. On the way out it terminates the workers
@@ -63,5 +73,10 @@ struct pv_vtest_client *pv_vtest_client_create(int fd, uint32_t context_id,
 int pv_vtest_client_serve_request(struct pv_vtest_client *c);
 /* Destroys the context and everything else the connection held. */
 void pv_vtest_client_destroy(struct pv_vtest_client *c);
+/* Serves requests until the connection ends, then destroys c (with a time limit on the
+ * teardown); returns how the connection ended. pv_vtest_serve_client is create, then this. */
+int pv_vtest_client_run(struct pv_vtest_client *c);
+/* The fd of the folder c records into, or -1: the sandbox lets the worker create files there. */
+int pv_vtest_client_record_dir_fd(const struct pv_vtest_client *c);
 
 #endif

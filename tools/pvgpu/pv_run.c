@@ -504,7 +504,7 @@ static int enter_private_tmp(const struct run_options *o)
 static int listen_for_guest(struct run_options *o)
 {
     if (!o->guest_root)
-        return enter_private_tmp(o) == 0 ? pv_vtest_listen(PV_VTEST_DEFAULT_SOCKET_PATH) : -1;
+        return enter_private_tmp(o) == 0 ? pv_vtest_listen(PV_VTEST_DEFAULT_SOCKET_PATH, 0) : -1;
     const char *tmp = getenv("TMPDIR");
     snprintf(o->socket_dir, sizeof(o->socket_dir), "%s/pvgpu-run-XXXXXX",
              tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
@@ -516,7 +516,7 @@ static int listen_for_guest(struct run_options *o)
     }
     char path[sizeof(o->socket_dir) + sizeof("/.virgl_test")];
     snprintf(path, sizeof(path), "%s/.virgl_test", o->socket_dir);
-    return pv_vtest_listen(path);
+    return pv_vtest_listen(path, 0);
 }
 
 /* Removes the socket folder of a guest userland, and what CMD left in its /tmp. */

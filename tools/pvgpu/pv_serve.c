@@ -16,6 +16,8 @@ int pv_cli_serve(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "socket", required_argument, NULL, 's' },
+        { "socket-mode", required_argument, NULL, 'S' },
+        { "test-hooks", no_argument, NULL, 'T' },
         { "protocol", required_argument, NULL, 'P' },
         { "validate", no_argument, NULL, 'V' },
         { "max-objects", required_argument, NULL, 'O' },
@@ -30,6 +32,7 @@ int pv_cli_serve(int argc, char **argv)
     const char *path = PV_VTEST_DEFAULT_SOCKET_PATH;
     const char *record = NULL;
     struct pv_vtest_options opts = { 0 };
+    mode_t socket_mode = PV_VTEST_DEFAULT_SOCKET_MODE;
 
     opterr = 0;
     optind = 1;
@@ -38,6 +41,18 @@ int pv_cli_serve(int argc, char **argv)
         switch (opt) {
         case 's':
             path = optarg;
+            break;
+        case 'S': {
+            char *end;
+            unsigned long mode = strtoul(optarg, &end, 8);
+            if (!*optarg || *end || mode > 0777 || !(mode & 0600))
+                return pv_cli_usage_error("serve: --socket-mode needs octal permissions that "
+                                          "include the owner's read and write, not '%s'", optarg);
+            socket_mode = (mode_t)mode;
+            break;
+        }
+        case 'T':
+            opts.test_hooks = true;
             break;
         case 'P':
             if (!pv_cli_parse_protocol(optarg, &opts.renderer))
@@ -83,7 +98,7 @@ int pv_cli_serve(int argc, char **argv)
         opts.record_dir = record_dir;
     }
 
-    int fd = pv_vtest_listen(path);
+    int fd = pv_vtest_listen(path, socket_mode);
     if (fd < 0) {
         free(record_dir);
         return 1;
@@ -92,8 +107,9 @@ int pv_cli_serve(int argc, char **argv)
     struct stat ours;
     bool have_ours = stat(path, &ours) == 0;
 
-    pv_log("serving vtest on %s to %s guests", path,
-           pv_venus_generation_name(opts.renderer.generation));
+    pv_log("serving vtest on %s (mode %04o) to %s guests%s", path, (unsigned)socket_mode,
+           pv_venus_generation_name(opts.renderer.generation),
+           opts.test_hooks ? ", with test hooks" : "");
     int rc = pv_vtest_serve(fd, &opts);
     close(fd);
 
