@@ -59,6 +59,7 @@ static void on_child_signal(int sig)
 struct worker {
     pid_t pid;
     uint32_t context_id;
+    pid_t guest_pid; /* the connecting process (SO_PEERCRED), 0 if unknown */
 };
 
 struct server {
@@ -175,7 +176,7 @@ static void report_worker_end(struct server *s, const struct worker *w, int stat
                    strsignal(sig));
     }
     if (s->opts->worker_ended)
-        s->opts->worker_ended(s->opts->worker_ended_data, w->context_id, status);
+        s->opts->worker_ended(s->opts->worker_ended_data, w->context_id, w->guest_pid, status);
 }
 
 /* Reaps the workers that have ended; with block, waits for every worker. */
@@ -304,6 +305,11 @@ static void start_worker(struct server *s, int client_fd, const sigset_t *origin
     uint32_t context_id = s->next_context_id++;
     if (s->next_context_id == 0)
         s->next_context_id = 1;
+    /* Who connected, as the kernel saw it at connect(): the guest cannot choose it. */
+    struct ucred peer = { 0 };
+    socklen_t peer_size = sizeof(peer);
+    if (getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_size) != 0)
+        peer.pid = 0;
 
     fflush(NULL);
     pid_t parent = getpid();
@@ -318,7 +324,8 @@ static void start_worker(struct server *s, int client_fd, const sigset_t *origin
         run_worker(s, client_fd, context_id, parent, original_mask);
 
     close(client_fd);
-    s->workers[s->worker_count++] = (struct worker){ .pid = pid, .context_id = context_id };
+    s->workers[s->worker_count++] = (struct worker){ .pid = pid, .context_id = context_id,
+                                                     .guest_pid = peer.pid };
     pv_log("context %" PRIu32 ": guest connected, worker pid %d", context_id, (int)pid);
 }
 

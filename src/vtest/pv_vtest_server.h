@@ -23,9 +23,11 @@ struct pv_vtest_options {
      * pv_vtest_record.h. NULL records nothing. */
     const char *record_dir;
     /* Optional. Called in the accept-loop process each time a context worker has been reaped,
-     * with the wait status that waitpid reported (see enum pv_vtest_client_result for the exit
-     * codes). Lets an embedder, such as `pvgpu run`, react to a context that went fatal. */
-    void (*worker_ended)(void *data, uint32_t context_id, int wait_status);
+     * with the guest's process id as the socket reported it when the guest connected (0 if it
+     * did not) and the wait status that waitpid reported (see enum pv_vtest_client_result for
+     * the exit codes). Lets an embedder, such as `pvgpu run`, stop the guest process whose
+     * context went fatal. */
+    void (*worker_ended)(void *data, uint32_t context_id, pid_t guest_pid, int wait_status);
     void *worker_ended_data;
     /* Hooks for the tests of the server itself, never for guests one does not control: a
      * guest named PV_VTEST_TEST_FORBIDDEN_SYSCALL_NAME makes its worker try a system call

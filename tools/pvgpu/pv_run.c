@@ -2,8 +2,8 @@
  * Debian root) runs CMD chrooted with the host's socket folder as its /tmp; a guest driver of
  * the host system (`--guest bookworm`, or --guest-icd) runs CMD in a private /tmp with the
  * socket at /tmp/.virgl_test, the path Mesa 22.3.6 always uses. Either way CMD's Vulkan loader
- * sees the Venus driver only, the host serves the guest's protocol generation, and CMD is
- * stopped when its context dies, because older drivers would otherwise spin forever. */
+ * sees the Venus driver only, the host serves the guest's protocol generation, and the process
+ * of CMD whose context dies is stopped, because older drivers would otherwise spin forever. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +27,12 @@
 #include "pv_vtest_protocol.h"
 #include "pv_vtest_server.h"
 
-/* How long CMD gets between SIGTERM and SIGKILL once its context has died. */
+/* How long a guest process gets between SIGTERM and SIGKILL once its context has died. */
 #define CMD_STOP_GRACE_MS 2000
+/* Guest processes being stopped at once, at most; more wait for a free slot. */
+#define MAX_STOPPING_GUESTS 16
+/* How far up from a guest process pvgpu run looks for CMD. */
+#define MAX_PROCESS_DEPTH 64
 /* How long the server gets to stop its workers after SIGTERM (it gives them 2 s itself). */
 #define SERVER_STOP_GRACE_MS 5000
 
@@ -52,7 +56,14 @@ struct run_options {
 /* What the server's accept loop tells pvgpu run about each context worker that ended. */
 struct worker_report {
     uint32_t context_id;
+    int32_t guest_pid;
     int32_t wait_status;
+};
+
+/* A guest process of CMD's (not CMD itself) that got SIGTERM, and when SIGKILL follows. */
+struct stopping_guest {
+    pid_t pid;
+    int64_t kill_at;
 };
 
 struct supervisor {
@@ -66,6 +77,8 @@ struct supervisor {
     int server_status;
     /* While CMD is being stopped: when SIGKILL follows the SIGTERM (0: not stopping). */
     int64_t cmd_kill_at;
+    struct stopping_guest stopping[MAX_STOPPING_GUESTS];
+    size_t stopping_count;
 };
 
 static int64_t now_ms(void)
@@ -277,10 +290,11 @@ static int parse_options(int argc, char **argv, struct run_options *o)
     return -1; /* go on */
 }
 
-static void report_worker_end(void *data, uint32_t context_id, int wait_status)
+static void report_worker_end(void *data, uint32_t context_id, pid_t guest_pid, int wait_status)
 {
     int fd = *(int *)data;
-    struct worker_report report = { .context_id = context_id, .wait_status = wait_status };
+    struct worker_report report = { .context_id = context_id, .guest_pid = guest_pid,
+                                    .wait_status = wait_status };
     /* Non-blocking and under PIPE_BUF: either the whole report goes or, if pvgpu run stopped
      * reading, nothing does and the server carries on. */
     ssize_t ignored = write(fd, &report, sizeof(report));
@@ -363,6 +377,82 @@ static void stop_command(struct supervisor *s, const char *why)
     s->cmd_kill_at = now_ms() + CMD_STOP_GRACE_MS;
 }
 
+/* The parent of pid, from /proc; 0 when pid is gone. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold anything, so parse from its last ')'. */
+    const char *end = strrchr(text, ')');
+    int ppid = 0;
+    char state;
+    if (!end || sscanf(end + 1, " %c %d", &state, &ppid) != 2)
+        return 0;
+    return (pid_t)ppid;
+}
+
+/* Whether pid is CMD or runs under it: a process id from a guest's socket is stopped only
+ * then, so that a process that left and whose id was reused is never hit. */
+static bool runs_under_command(const struct supervisor *s, pid_t pid)
+{
+    for (int depth = 0; pid > 1 && depth < MAX_PROCESS_DEPTH; depth++) {
+        if (pid == s->cmd)
+            return true;
+        pid = parent_of(pid);
+    }
+    return false;
+}
+
+/* Stops the guest process whose context ended: CMD itself, or one process CMD started (a
+ * script running several Vulkan programs sees that one fail, and goes on). */
+static void stop_guest(struct supervisor *s, pid_t guest, const char *why)
+{
+    if (guest <= 0 || guest == s->cmd) {
+        stop_command(s, why);
+        return;
+    }
+    if (!runs_under_command(s, guest)) {
+        pv_debug("pvgpu run: %s; guest process %d has already gone", why, (int)guest);
+        return;
+    }
+    pv_log("pvgpu run: %s; stopping guest process %d", why, (int)guest);
+    kill(guest, SIGTERM);
+    if (s->stopping_count < MAX_STOPPING_GUESTS)
+        s->stopping[s->stopping_count++] =
+            (struct stopping_guest){ .pid = guest, .kill_at = now_ms() + CMD_STOP_GRACE_MS };
+}
+
+/* SIGKILL for the guest processes that outlived their grace; returns the ms until the next
+ * is due, or -1. */
+static int kill_stopping_guests(struct supervisor *s)
+{
+    int64_t now = now_ms(), next = -1;
+    size_t i = 0;
+    while (i < s->stopping_count) {
+        struct stopping_guest *g = &s->stopping[i];
+        if (g->kill_at > now) {
+            if (next < 0 || g->kill_at - now < next)
+                next = g->kill_at - now;
+            i++;
+            continue;
+        }
+        if (runs_under_command(s, g->pid)) {
+            pv_log("pvgpu run: guest process %d did not stop, killing it", (int)g->pid);
+            kill(g->pid, SIGKILL);
+        }
+        *g = s->stopping[--s->stopping_count];
+    }
+    return (int)next;
+}
+
 static void reap_children(struct supervisor *s)
 {
     int status;
@@ -396,13 +486,14 @@ static void handle_reports(struct supervisor *s)
     struct worker_report report;
     while (read(s->report_fd, &report, sizeof(report)) == (ssize_t)sizeof(report)) {
         int status = report.wait_status;
+        char why[96];
         if (WIFEXITED(status) && WEXITSTATUS(status) == PV_VTEST_CLIENT_CONTEXT_FATAL) {
-            stop_command(s, "the guest's context ended (fatal)");
+            snprintf(why, sizeof(why), "context %u ended (fatal)", (unsigned)report.context_id);
+            stop_guest(s, report.guest_pid, why);
         } else if (WIFSIGNALED(status)) {
-            char why[96];
-            snprintf(why, sizeof(why), "the guest's context worker died from signal %d",
-                     WTERMSIG(status));
-            stop_command(s, why);
+            snprintf(why, sizeof(why), "the worker of context %u died from signal %d",
+                     (unsigned)report.context_id, WTERMSIG(status));
+            stop_guest(s, report.guest_pid, why);
         }
     }
 }
@@ -412,14 +503,14 @@ static void supervise_command(struct supervisor *s)
 {
     bool killed = false;
     while (!s->cmd_done) {
-        int timeout = -1;
+        int timeout = kill_stopping_guests(s);
         if (s->cmd_kill_at && !killed) {
             int64_t left = s->cmd_kill_at - now_ms();
             if (left <= 0) {
                 pv_log("pvgpu run: CMD did not stop, killing it");
                 kill(s->cmd, SIGKILL);
                 killed = true;
-            } else {
+            } else if (timeout < 0 || left < timeout) {
                 timeout = (int)left;
             }
         }
