@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pv_log.h"
+#include "pv_process_census.h"
 #include "pv_vtest_protocol.h"
 #include "pv_vtest_record.h"
 #include "pv_vtest_sandbox.h"
@@ -43,6 +44,11 @@ struct pv_vtest_client {
     size_t max_payload;
     const struct pv_renderer_options *renderer_options;
     bool test_hooks;
+    /* Whether to count the process's fds and memfd mappings around the context's life: in a
+     * worker process, where everything beyond the context's own is the connection's. */
+    bool count_leftovers;
+    bool counted_before;
+    struct pv_process_census before_context;
 
     bool renderer_created;
     char process_name[PROCESS_NAME_MAX + 1];
@@ -216,6 +222,13 @@ static int handle_context_init(struct pv_vtest_client *c, const uint32_t *payloa
     if (payload[0] != PV_CAPSET_VENUS)
         return protocol_error(c, "CONTEXT_INIT for capset %" PRIu32 "; only Venus (%d) is served",
                               payload[0], PV_CAPSET_VENUS);
+    if (c->count_leftovers) {
+        if (pv_process_census_take(&c->before_context) == 0)
+            c->counted_before = true;
+        else
+            pv_log("context %" PRIu32 ": cannot count the worker's fds and mappings: %s",
+                   c->context_id, strerror(errno));
+    }
     /* The renderer reports every batch it executes (socket, ring, indirect streams). */
     struct pv_renderer_options options = *c->renderer_options;
     if (pv_vtest_recorder_active(&c->recorder)) {
@@ -687,6 +700,29 @@ struct pv_vtest_client *pv_vtest_client_create(int fd, uint32_t context_id,
     return c;
 }
 
+void pv_vtest_client_count_leftovers(struct pv_vtest_client *c)
+{
+    c->count_leftovers = true;
+}
+
+/* The teardown line counts what the context's own counters say is left; this one counts what
+ * the process holds, as the kernel sees it, against what it held before the context. */
+static void log_leftovers(struct pv_vtest_client *c)
+{
+    struct pv_process_census after;
+    if (pv_process_census_take(&after) != 0) {
+        pv_log("context %" PRIu32 ": cannot count the worker's fds and mappings: %s",
+               c->context_id, strerror(errno));
+        return;
+    }
+    size_t fds, mappings;
+    pv_process_census_compare(&c->before_context, &after, &fds, &mappings);
+    pv_log("context %" PRIu32 " (%s): after teardown the worker holds %zu fds and %zu memfd "
+           "mappings more than before the context (/proc/self)", c->context_id,
+           c->process_name, fds, mappings);
+    pv_process_census_free(&after);
+}
+
 void pv_vtest_client_destroy(struct pv_vtest_client *c)
 {
     if (!c)
@@ -695,8 +731,15 @@ void pv_vtest_client_destroy(struct pv_vtest_client *c)
     pv_vtest_timelines_fini(&c->timelines);
     pv_vtest_syncs_fini(&c->syncs);
     /* The context first: its ring workers may still be recording batches. */
-    if (c->ctx)
+    if (c->ctx) {
         pv_context_destroy(c->ctx);
+        if (c->counted_before)
+            log_leftovers(c);
+    } else {
+        pv_log("context %" PRIu32 ": the connection ended before a context was created; "
+               "nothing to release", c->context_id);
+    }
+    pv_process_census_free(&c->before_context);
     pv_vtest_recorder_close(&c->recorder);
     free(c->buf);
     free(c);

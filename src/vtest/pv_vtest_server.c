@@ -266,6 +266,7 @@ static void run_worker(struct server *s, int client_fd, uint32_t context_id, pid
     struct pv_vtest_client *c = pv_vtest_client_create(client_fd, context_id, s->opts);
     if (!c)
         _exit(PV_VTEST_CLIENT_HOST_ERROR);
+    pv_vtest_client_count_leftovers(c);
     const char *stats = getenv("PVGPU_COMMAND_STATS");
     struct pv_vtest_sandbox_config sandbox = {
         .record_dir_fd = pv_vtest_client_record_dir_fd(c),

@@ -78,6 +78,9 @@ void pv_vtest_client_destroy(struct pv_vtest_client *c);
 /* Serves requests until the connection ends, then destroys c (with a time limit on the
  * teardown); returns how the connection ended. pv_vtest_serve_client is create, then this. */
 int pv_vtest_client_run(struct pv_vtest_client *c);
+/* Makes c count the process's fds and memfd mappings before its context is created and after
+ * its teardown, and log the difference: for worker processes, which hold nothing else. */
+void pv_vtest_client_count_leftovers(struct pv_vtest_client *c);
 /* The fd of the folder c records into, or -1: the sandbox lets the worker create files there. */
 int pv_vtest_client_record_dir_fd(const struct pv_vtest_client *c);
 

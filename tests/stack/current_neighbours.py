@@ -15,7 +15,8 @@ The server serves the current protocol on a socket in a private folder. At the s
     the client sends a command the host cannot run, set FATAL itself and drop only that client.
 
 It asserts every cube exits 0 with digests identical to a native run, the raw client's
-observations, every context torn down with "left: 0 objects, 0 bytes, 0 blobs, 0 rings", no
+observations, every context torn down with "left: 0 objects, 0 bytes, 0 blobs, 0 rings" and
+no fd or memfd mapping more in its worker than before the context, no
 worker killed by a signal, and a server still serving a last guest (vulkaninfo --summary).
 
 Environment: PVGPU_BUILD_DIR (default <project root>/build), PVGPU (default $PVGPU_BUILD_DIR/pvgpu).
@@ -38,6 +39,9 @@ LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
 ROOT_ICD = '/usr/share/vulkan/icd.d/virtio_icd.json'
 TEARDOWN = re.compile(r'context (\d+) \((.*)\): teardown released .*; left: 0 objects, 0 bytes, '
                       r'0 blobs, 0 rings')
+# The same, counted in the worker's /proc/self against what it held before the context.
+CENSUS = re.compile(r'context (\d+) \((.*)\): after teardown the worker holds 0 fds and 0 memfd mappings '
+                    r'more than before the context')
 
 # vtest and Venus numbers (docs/protocol.md, the shared protocol notes).
 CREATE_RENDERER, PING, BUSY_WAIT, PROTOCOL_VERSION, GET_PARAM, GET_CAPSET, CONTEXT_INIT = \
@@ -275,7 +279,7 @@ def main():
         subprocess.run(['rm', '-rf', socket_dir])
     text = open(log_path).read()
     created = set(re.findall(r'context (\d+): created for', text))
-    torn_down = set(m.group(1) for m in TEARDOWN.finditer(text))
+    torn_down = set(m.group(1) for m in TEARDOWN.finditer(text)) & set(m.group(1) for m in CENSUS.finditer(text))
     if created - torn_down:
         failures.append('contexts without a clean teardown line: %s (log %s)' %
                         (', '.join(sorted(created - torn_down)), log_path))

@@ -24,7 +24,8 @@ It asserts:
   - the server log has, for every garbage connection, a `context N (...): fatal: <reason>` or a
     `vtest: context N: <reason>` line; every context that was created (garbage, cube or the
     final vulkaninfo) has its teardown line `context N (...): teardown released ...; left: 0
-    objects, 0 bytes, 0 blobs, 0 rings`, written before the server is stopped; no cube or
+    objects, 0 bytes, 0 blobs, 0 rings`, written before the server is stopped, and its worker
+    holds no fd or memfd mapping more after the teardown than before the context; no cube or
     vulkaninfo context is fatal or has a vtest error; every connection is accounted for;
   - no worker was killed by a signal or had to be killed at the stop, and no sanitizer report;
   - the server is still alive afterwards and serves one more guest (`vulkaninfo --summary`,
@@ -59,6 +60,8 @@ FATAL = re.compile(r'^context (\d+) \((.*)\): fatal: (.*)$')
 VTEST_ERROR = re.compile(r'^vtest: context (\d+): (.*)$')
 TEARDOWN = re.compile(r'^context (\d+) \((.*)\): teardown released (.*); left: (\d+) objects, (\d+) bytes, '
                       r'(\d+) blobs, (\d+) rings$')
+CENSUS = re.compile(r'^context (\d+) \((.*)\): after teardown the worker holds (\d+) fds and (\d+) memfd '
+                    r'mappings more than before the context')
 WORKER_EXIT = re.compile(r'^context worker (\d+) exited with status (\d+)$')
 CONN = re.compile(r'^conn (\d+) case (\S+) name (\S+) context (yes|no) closed (\S+) ms (\d+) (.*)$')
 SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'WARNING: AddressSanitizer', 'ERROR: LeakSanitizer',
@@ -142,6 +145,7 @@ class Log:
         self.fatal = {}       # context -> [reasons]
         self.vtest = {}       # context -> [reasons]
         self.teardown = {}    # context -> (left tuple, whole line)
+        self.census = {}      # context -> (fds, memfd mappings) more after teardown than before
         self.exits = {}       # context -> status
         self.killed = []
         self.stop_kills = []
@@ -159,7 +163,7 @@ class Log:
                 self.stop_kills.append(raw)
             for regex, action in ((CONNECTED, self._connected), (CREATED, self._created), (FATAL, self._fatal),
                                   (VTEST_ERROR, self._vtest), (TEARDOWN, self._teardown),
-                                  (WORKER_EXIT, self._exit)):
+                                  (CENSUS, self._census), (WORKER_EXIT, self._exit)):
                 mm = regex.match(body)
                 if mm:
                     action(mm, raw)
@@ -182,6 +186,9 @@ class Log:
     def _teardown(self, m, raw):
         left = tuple(int(m.group(i)) for i in range(4, 8))
         self.teardown[int(m.group(1))] = (left, raw)
+
+    def _census(self, m, raw):
+        self.census[int(m.group(1))] = (int(m.group(3)), int(m.group(4)))
 
     def _exit(self, m, raw):
         self.exits[int(m.group(1))] = int(m.group(2))
@@ -407,6 +414,9 @@ def run_guests(args, env, program, native_digest, server, log_path, failures, st
         left, line = log.teardown[ctx]
         if left != (0, 0, 0, 0):
             failures.add('context %d (%s) leaked: %s' % (ctx, name, line.split(': ', 1)[1]))
+        if log.census.get(ctx) != (0, 0):
+            failures.add('context %d (%s): its worker holds %s fds and memfd mappings more after teardown than '
+                         'before the context' % (ctx, name, log.census.get(ctx, 'no count of the')))
 
     conn_context = {}
     rows = []

@@ -12,6 +12,7 @@ guest_dir=$build/tests/guest
 log=$(mktemp /var/tmp/pvgpu-limits.XXXXXX)
 trap 'rm -f "$log"' EXIT
 failures=0
+census="after teardown the worker holds 0 fds and 0 memfd mappings more than before the context"
 
 check() {   # description, pattern that must be in the log
     if grep -Eq "$2" "$log"; then
@@ -41,10 +42,12 @@ for guest in bookworm trixie sid; do
         check "$guest: memory limit: the context ends, saying why" "fatal: vkAllocateMemory failed \(-2\) and the guest did not ask for the result"
     fi
     check "$guest: memory limit: teardown releases everything" "teardown released .* left: 0 objects, 0 bytes, 0 blobs, 0 rings"
+    check "$guest: memory limit: the worker holds nothing more than before the context" "$census"
 
     timeout 60 "${run[@]}" --max-objects 5 -- vulkaninfo --summary >"$log" 2>&1
     check "$guest: object limit: the context is fatal, naming the limit" "fatal: vk[A-Za-z]+: the context's limit of 5 objects is reached"
     check "$guest: object limit: teardown releases everything" "teardown released .* left: 0 objects, 0 bytes, 0 blobs, 0 rings"
+    check "$guest: object limit: the worker holds nothing more than before the context" "$census"
 
     timeout 60 "${run[@]}" --max-rings 1 --max-blobs 100 -- "$guest_dir/guest_clear" \
         --shader-dir "$guest_dir" >"$log" 2>&1
