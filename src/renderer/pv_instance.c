@@ -64,6 +64,11 @@ static bool host_has_layer(const char *name)
     return found;
 }
 
+bool pv_renderer_has_validation_layer(void)
+{
+    return host_has_layer(VALIDATION_LAYER);
+}
+
 void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateInstance *a)
 {
     VkInstanceCreateInfo info = *a->pCreateInfo;
@@ -105,11 +110,15 @@ void pv_handle_vkCreateInstance(struct pv_context *ctx, struct pv_args_vkCreateI
         .pUserData = ctx,
     };
     const char *const layers[] = { VALIDATION_LAYER };
+    /* Asked to validate and unable to: an error, not a run that looks validated. */
     bool validate = ctx->options.validate;
     if (validate && !host_has_layer(VALIDATION_LAYER)) {
-        pv_log("context %u (%s): --validate: the host has no %s (Debian: "
-               "vulkan-validationlayers)", ctx->id, ctx->name, VALIDATION_LAYER);
-        validate = false;
+        pv_log("context %u (%s): validation was asked for, but the host has no %s (Debian: "
+               "vulkan-validationlayers): refusing vkCreateInstance", ctx->id, ctx->name,
+               VALIDATION_LAYER);
+        free(extensions);
+        a->ret = VK_ERROR_LAYER_NOT_PRESENT;
+        return;
     }
     if (validate) {
         /* The messenger in the chain covers the instance's own creation and destruction; the

@@ -145,6 +145,10 @@ const char *pv_context_fatal_reason(const struct pv_context *ctx);
 #include <stdio.h>
 void pv_renderer_print_commands(FILE *out);
 
+/* Whether the host's Vulkan loader finds the Khronos validation layer, which the validate
+ * option needs: without it every instance is refused. Loads the Vulkan loader. */
+bool pv_renderer_has_validation_layer(void);
+
 /* -- For VMM transports (virtio-gpu device model, virglrenderer-compatible library); in
  * pv_renderer_vmm.c. -- */
 

@@ -48,6 +48,9 @@ int pv_guest_root_enter(const char *root, const char *socket_dir, char *const *b
  * --max-rings (R); false after a usage message. */
 struct pv_renderer_options;
 bool pv_cli_parse_limit(int option, const char *value, struct pv_renderer_options *renderer);
+/* For --validate: whether the host has the Khronos validation layer; false after saying it
+ * does not. */
+bool pv_cli_check_validation(void);
 /* --protocol current|2022: the Venus generation served; false after a usage message. */
 bool pv_cli_parse_protocol(const char *value, struct pv_renderer_options *renderer);
 

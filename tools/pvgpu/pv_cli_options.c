@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pv_cli.h"
 #include "pv_renderer.h"
@@ -110,4 +112,22 @@ bool pv_cli_parse_protocol(const char *value, struct pv_renderer_options *render
     pv_cli_usage_error("--protocol is 'current' (Venus wire format 1) or '2022' (wire format 0, "
                        "Mesa 22.x guests), not '%s'", value ? value : "");
     return false;
+}
+
+bool pv_cli_check_validation(void)
+{
+    /* Asked in a child process: the host process itself stays clear of the Vulkan loader,
+     * which only its context workers load. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(pv_renderer_has_validation_layer() ? 0 : 1);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "pvgpu: --validate: the host's Vulkan loader has no "
+                        "VK_LAYER_KHRONOS_validation (Debian: vulkan-validationlayers)\n");
+        return false;
+    }
+    return true;
 }

@@ -287,6 +287,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         return rc;
     if (o->bind_count && !o->guest_root)
         return pv_cli_usage_error("run: --bind is for guest userlands (--guest NAME|ROOT)");
+    if (o->vtest.renderer.validate && !pv_cli_check_validation())
+        return 1;
     return -1; /* go on */
 }
 

@@ -89,6 +89,8 @@ int pv_cli_serve(int argc, char **argv)
         return pv_cli_usage_error("serve: unexpected argument '%s'", argv[optind]);
     if (!path || !*path)
         return pv_cli_usage_error("serve: --socket needs a path");
+    if (opts.renderer.validate && !pv_cli_check_validation())
+        return 1;
 
     char *record_dir = NULL;
     if (record) {
