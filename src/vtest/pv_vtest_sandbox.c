@@ -100,7 +100,7 @@ static const char *const allowed[] = {
     "epoll_pwait2", "eventfd2", "memfd_create", "pipe2", "close_range",
     /* looking at files (reading them: see openat below) */
     "stat", "lstat", "newfstatat", "statx", "statfs", "access", "faccessat", "faccessat2",
-    "readlink", "readlinkat", "getdents64", "getcwd", "inotify_init1",
+    "readlink", "readlinkat", "getdents", "getdents64", "getcwd", "inotify_init1",
     /* memory */
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync", "mincore", "mlock",
     "munlock", "mlock2", "membarrier", "mbind", "get_mempolicy", "set_mempolicy",
