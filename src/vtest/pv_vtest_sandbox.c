@@ -13,6 +13,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -232,6 +233,13 @@ int pv_vtest_sandbox_enter(const struct pv_vtest_sandbox_config *config)
     /* Other processes of the same user cannot attach to the worker or read its memory. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
+    /* Valgrind runs its own code under a filter its client loads and lacks the seccomp system
+     * call libseccomp asks the kernel with: make check-valgrind turns the filter off. */
+    const char *off = getenv("PVGPU_NO_SECCOMP");
+    if (off && !strcmp(off, "1")) {
+        pv_log("sandbox: PVGPU_NO_SECCOMP=1: the worker runs without its system call filter");
+        return 0;
+    }
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!f) {
         pv_log("sandbox: seccomp_init failed");

@@ -27,8 +27,9 @@ void pv_vtest_sandbox_close_inherited_fds(int keep_fd);
  * limits that cannot be raised again. */
 void pv_vtest_sandbox_set_limits(void);
 
-/* Sets no_new_privs and installs the system call filter. Returns 0, or -1 after logging why;
- * the worker must not serve its guest then. */
+/* Sets no_new_privs and installs the system call filter, unless PVGPU_NO_SECCOMP=1 (for
+ * valgrind, which cannot run a filtered process). Returns 0, or -1 after logging why; the
+ * worker must not serve its guest then. */
 int pv_vtest_sandbox_enter(const struct pv_vtest_sandbox_config *config);
 
 /* Tries execve, which the filter forbids: the process dies with SIGSYS. Returns only where no
