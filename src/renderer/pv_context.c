@@ -533,7 +533,14 @@ void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj)
 struct pv_object *pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent,
                                          VkObjectType type, uint64_t id, uint64_t handle)
 {
-    struct pv_object *obj = calloc(1, sizeof(*obj));
+    return pv_context_bind_object_of(ctx, parent, type, id, handle, sizeof(struct pv_object));
+}
+
+struct pv_object *pv_context_bind_object_of(struct pv_context *ctx, struct pv_object *parent,
+                                            VkObjectType type, uint64_t id, uint64_t handle,
+                                            size_t object_size)
+{
+    struct pv_object *obj = calloc(1, object_size);
     if (obj) {
         obj->id = id;
         obj->type = type;

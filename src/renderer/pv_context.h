@@ -175,6 +175,11 @@ void pv_context_remove_object(struct pv_context *ctx, struct pv_object *obj);
  * destroyed and the context is fatal. */
 struct pv_object *pv_context_bind_object(struct pv_context *ctx, struct pv_object *parent,
                                          VkObjectType type, uint64_t id, uint64_t handle);
+/* The same for an object type that records more (a struct starting with struct pv_object, of
+ * object_size bytes, zeroed; released with a plain free()). */
+struct pv_object *pv_context_bind_object_of(struct pv_context *ctx, struct pv_object *parent,
+                                            VkObjectType type, uint64_t id, uint64_t handle,
+                                            size_t object_size);
 /* Unbinds an object and releases it (unlinking it from its pool); the host handle is the
  * caller's business. Generated destroy commands call it after the host destroy. */
 void pv_context_forget_object(struct pv_context *ctx, struct pv_object *obj);

@@ -3,7 +3,7 @@
  * image's format, type, tiling and usage. */
 #include <stdlib.h>
 
-#include "pv_device.h"
+#include "pv_image.h"
 #include "pv_log.h"
 
 static void with_host_import(struct pv_device *device, const VkImageCreateInfo *info,
@@ -56,9 +56,20 @@ void pv_handle_vkCreateImage(struct pv_context *ctx, struct pv_args_vkCreateImag
     VkExternalMemoryImageCreateInfo external;
     with_host_import(device, a->pCreateInfo, &info, &external);
     a->ret = device->dispatch.vkCreateImage(a->device, &info, NULL, a->pImage);
-    if (a->ret == VK_SUCCESS)
-        pv_context_bind_object(ctx, a->device_object, VK_OBJECT_TYPE_IMAGE, a->pImage_id,
-                               (uint64_t)*a->pImage);
+    if (a->ret != VK_SUCCESS)
+        return;
+    struct pv_image *image = (struct pv_image *)pv_context_bind_object_of(
+        ctx, a->device_object, VK_OBJECT_TYPE_IMAGE, a->pImage_id, (uint64_t)*a->pImage,
+        sizeof(struct pv_image));
+    if (image) {
+        /* what copies, blits and resolves are checked against (pv_image_copy.c) */
+        image->type = info.imageType;
+        image->format = info.format;
+        image->extent = info.extent;
+        image->mip_levels = info.mipLevels;
+        image->array_layers = info.arrayLayers;
+        image->flags = info.flags;
+    }
 }
 
 void pv_handle_vkGetDeviceImageMemoryRequirements(

@@ -162,6 +162,8 @@ void pv_handle_vkAllocateMemory(struct pv_context *ctx, struct pv_args_vkAllocat
     }
     mem->size = info->allocationSize;
     ctx->memory_bytes += mem->size;
+    /* what resources are bound inside (pv_bind.c): the guest's size, not the host's rounding */
+    mem->base.size = info->allocationSize;
     mem->base.id = a->pMemory_id;
     mem->base.type = VK_OBJECT_TYPE_DEVICE_MEMORY;
     mem->base.handle = (uint64_t)handle;

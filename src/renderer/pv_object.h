@@ -26,7 +26,7 @@ struct pv_object {
     struct pv_pool *pool;
     struct pv_object *pool_prev, *pool_next;
 
-    /* What the host checks guest commands against: a buffer's size, whether a semaphore was
+    /* What the host checks guest commands against: a buffer's or memory's size, whether a semaphore was
      * created as a timeline (only those take the timeline commands). */
     uint64_t size;
     bool timeline;
