@@ -12,9 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define INSTANCE_ID 0x00005eed10000010ull
-#define PHYSICAL_DEVICE_ID 0x00005eed20000020ull
-#define DEVICE_ID 0x00005eed30000030ull
 #define SEMAPHORE_ID 0x00005eed50000050ull
 #define SLOT_ID 0x00005eed80000080ull
 #define QUERY_POOL_ID 0x00005eed90000090ull
@@ -51,7 +48,7 @@ enum {
 #define RESULT_NOT_READY 1
 
 /* Encodes the setup commands; submit_setup sends them in one batch and waits for the host. */
-static int submit_setup(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs))
+int pv_malformed_submit_setup(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs))
 {
     struct pv_test_cs cs;
     pv_test_cs_init(&cs);
@@ -65,7 +62,7 @@ static int submit_setup(struct pv_test_guest *guest, void (*encode)(struct pv_te
 
 /* An instance, its physical devices and DEVICE_ID with timeline semaphores, as the drivers make
  * them. */
-static int start_device(struct pv_test_guest *guest)
+int pv_malformed_start_device(struct pv_test_guest *guest)
 {
     if (pv_test_create_instance_api(guest, INSTANCE_ID, API_VERSION_1_3, 0))
         return -1;
@@ -176,8 +173,8 @@ static void cs_get_query_results(struct pv_test_cs *cs, uint32_t first, uint32_t
 }
 
 /* Sends one command after seeking the reply stream to its start. */
-static int send_one(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs, const void *arg),
-                    const void *arg)
+int pv_malformed_send_one(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs, const void *arg),
+                          const void *arg)
 {
     struct pv_test_cs cs;
     pv_test_cs_init(&cs);
@@ -209,25 +206,25 @@ static void encode_get_private_data(struct pv_test_cs *cs, const void *arg)
 
 static int case_private_data_wild(struct pv_test_guest *guest, struct expectation *expect)
 {
-    if (start_device(guest) || submit_setup(guest, encode_create_slot))
+    if (pv_malformed_start_device(guest) || pv_malformed_submit_setup(guest, encode_create_slot))
         return -1;
     static const struct private_data_args args = { OBJECT_TYPE_BUFFER, NEVER_CREATED_ID };
     expect->starts = "vkSetPrivateData: ";
     expect->contains[0] = "unknown";
     expect->id = NEVER_CREATED_ID;
-    return send_one(guest, encode_set_private_data, &args);
+    return pv_malformed_send_one(guest, encode_set_private_data, &args);
 }
 
 static int case_private_data_mistyped(struct pv_test_guest *guest, struct expectation *expect)
 {
-    if (start_device(guest) || submit_setup(guest, encode_create_slot))
+    if (pv_malformed_start_device(guest) || pv_malformed_submit_setup(guest, encode_create_slot))
         return -1;
     /* the device's own id, named as a buffer */
     static const struct private_data_args args = { OBJECT_TYPE_BUFFER, DEVICE_ID };
     expect->starts = "vkGetPrivateData: ";
     expect->contains[0] = "not a";
     expect->id = DEVICE_ID;
-    return send_one(guest, encode_get_private_data, &args);
+    return pv_malformed_send_one(guest, encode_get_private_data, &args);
 }
 
 /* Output scalars. */
@@ -243,11 +240,11 @@ static void encode_counter_value_null(struct pv_test_cs *cs, const void *arg)
 
 static int case_counter_value_null(struct pv_test_guest *guest, struct expectation *expect)
 {
-    if (start_device(guest) || submit_setup(guest, encode_create_timeline_semaphore))
+    if (pv_malformed_start_device(guest) || pv_malformed_submit_setup(guest, encode_create_timeline_semaphore))
         return -1;
     expect->starts = "vkGetSemaphoreCounterValue: ";
     expect->contains[0] = "pValue";
-    return send_one(guest, encode_counter_value_null, NULL);
+    return pv_malformed_send_one(guest, encode_counter_value_null, NULL);
 }
 
 /* Query results. */
@@ -265,9 +262,9 @@ static void encode_query_results(struct pv_test_cs *cs, const void *arg)
 
 static int send_query_results(struct pv_test_guest *guest, const struct query_args *args)
 {
-    if (start_device(guest) || submit_setup(guest, encode_create_query_pool))
+    if (pv_malformed_start_device(guest) || pv_malformed_submit_setup(guest, encode_create_query_pool))
         return -1;
-    return send_one(guest, encode_query_results, args);
+    return pv_malformed_send_one(guest, encode_query_results, args);
 }
 
 static int case_query_data_null(struct pv_test_guest *guest, struct expectation *expect)
@@ -318,11 +315,11 @@ static void encode_shader_code_size(struct pv_test_cs *cs, const void *arg)
 
 static int send_shader_code_size(struct pv_test_guest *guest, struct expectation *expect, const uint64_t *size)
 {
-    if (start_device(guest))
+    if (pv_malformed_start_device(guest))
         return -1;
     expect->starts = "vkCreateShaderModule: ";
     expect->contains[0] = "codeSize";
-    return send_one(guest, encode_shader_code_size, size);
+    return pv_malformed_send_one(guest, encode_shader_code_size, size);
 }
 
 static int case_code_size_odd(struct pv_test_guest *guest, struct expectation *expect)
@@ -373,22 +370,22 @@ static void encode_update_uniform_buffer(struct pv_test_cs *cs, const void *arg)
 
 static int case_write_without_info(struct pv_test_guest *guest, struct expectation *expect)
 {
-    if (start_device(guest))
+    if (pv_malformed_start_device(guest))
         return -1;
     static const struct write_args args = { 0, false };
     expect->starts = "vkUpdateDescriptorSets: ";
     expect->contains[0] = "pBufferInfo";
-    return send_one(guest, encode_update_uniform_buffer, &args);
+    return pv_malformed_send_one(guest, encode_update_uniform_buffer, &args);
 }
 
 static int case_write_null_set(struct pv_test_guest *guest, struct expectation *expect)
 {
-    if (start_device(guest))
+    if (pv_malformed_start_device(guest))
         return -1;
     static const struct write_args args = { 0, true };
     expect->starts = "vkUpdateDescriptorSets: ";
     expect->contains[0] = "dstSet";
-    return send_one(guest, encode_update_uniform_buffer, &args);
+    return pv_malformed_send_one(guest, encode_update_uniform_buffer, &args);
 }
 
 const struct test_case pv_malformed_device_cases[] = {
@@ -419,8 +416,8 @@ const size_t pv_malformed_device_case_count =
  * and query results that fit the pool and pData are answered (not ready: nothing ran). */
 int pv_malformed_device_positive(struct pv_test_guest *guest)
 {
-    if (start_device(guest) || submit_setup(guest, encode_create_slot) ||
-        submit_setup(guest, encode_create_query_pool))
+    if (pv_malformed_start_device(guest) || pv_malformed_submit_setup(guest, encode_create_slot) ||
+        pv_malformed_submit_setup(guest, encode_create_query_pool))
         return -1;
     struct pv_test_cs cs;
     const uint8_t *reply;

@@ -38,6 +38,20 @@ struct test_case {
     int (*after)(struct pv_test_guest *guest);
 };
 
+/* The objects every device case starts from. */
+#define INSTANCE_ID 0x00005eed10000010ull
+#define PHYSICAL_DEVICE_ID 0x00005eed20000020ull
+#define DEVICE_ID 0x00005eed30000030ull
+
+/* Helpers of the device cases (malformed_device_cases.c). An instance, its physical devices
+ * and DEVICE_ID (Vulkan 1.3, timeline semaphores, one queue of family 0), every step checked: */
+int pv_malformed_start_device(struct pv_test_guest *guest);
+/* Sends what encode writes in one batch and waits until the host has run it: */
+int pv_malformed_submit_setup(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs));
+/* Sends one command after seeking the reply stream to its start: */
+int pv_malformed_send_one(struct pv_test_guest *guest,
+                          void (*encode)(struct pv_test_cs *cs, const void *arg), const void *arg);
+
 /* Cases on a device's commands (malformed_device_cases.c). */
 extern const struct test_case pv_malformed_device_cases[];
 extern const size_t pv_malformed_device_case_count;
@@ -45,5 +59,11 @@ extern const size_t pv_malformed_device_case_count;
 /* The valid counterpart of those cases, on a guest of its own: the same commands where they are
  * valid are answered and nothing goes fatal. Returns 0 or -1 (after printing why). */
 int pv_malformed_device_positive(struct pv_test_guest *guest);
+
+/* Cases on resources and the ranges commands name in them (malformed_resource_cases.c):
+ * memory binding, image copies, indirect arguments, push constants. */
+extern const struct test_case pv_malformed_resource_cases[];
+extern const size_t pv_malformed_resource_case_count;
+int pv_malformed_resource_positive(struct pv_test_guest *guest);
 
 #endif

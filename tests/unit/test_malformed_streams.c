@@ -902,6 +902,13 @@ static int positive_device(void)
      * at the end names the reason. */
     int ret = pv_malformed_device_positive(&guest);
     pv_test_guest_stop(&guest);
+    if (ret == 0) {
+        if (pv_test_guest_start(&guest, server.socket_path, "pvm-positive-resources",
+                                REPLY_BLOB_SIZE, REPLY_OFFSET, REPLY_SIZE))
+            return pv_test_fail("guest start failed");
+        ret = pv_malformed_resource_positive(&guest);
+        pv_test_guest_stop(&guest);
+    }
     if (ret)
         pv_test_server_print_log(&server, log_start);
     return ret;
@@ -937,10 +944,12 @@ static bool run_generation(const char *pvgpu, enum pv_test_generation which)
         report(guest_leaves_during_wait() == 0,
                "a guest leaving while the connection waits for its ring is torn down at once");
 
-    report(positive_device() == 0, "positive: private data on a device object, query results that fit");
+    report(positive_device() == 0, "positive: private data on a device object, query results that fit, "
+                                  "a buffer bound at the end of its memory, copies to the last texel");
 
     if (!run_cases(cases, sizeof(cases) / sizeof(cases[0]), mask) ||
-        !run_cases(pv_malformed_device_cases, pv_malformed_device_case_count, mask))
+        !run_cases(pv_malformed_device_cases, pv_malformed_device_case_count, mask) ||
+        !run_cases(pv_malformed_resource_cases, pv_malformed_resource_case_count, mask))
         return false;
 
     if (bystander_ok)
