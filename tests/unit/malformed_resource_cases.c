@@ -312,6 +312,85 @@ static int case_copy_image_mip(struct pv_test_guest *guest, struct expectation *
     return pv_malformed_send_one(guest, encode_copy_image, &args);
 }
 
+/* Indirect arguments and push constants. */
+
+struct indirect_args {
+    uint64_t offset;
+    uint32_t count, stride;
+};
+
+static void encode_draw_indirect(struct pv_test_cs *cs, const void *arg)
+{
+    const struct indirect_args *d = arg;
+    pv_test_cs_command(cs, CMD_vkCmdDrawIndirect, 0);
+    pv_test_cs_handle(cs, COMMAND_BUFFER_ID);
+    pv_test_cs_handle(cs, SMALL_BUFFER_ID);
+    pv_test_cs_u64(cs, d->offset);
+    pv_test_cs_u32(cs, d->count);
+    pv_test_cs_u32(cs, d->stride);
+}
+
+static void encode_dispatch_indirect(struct pv_test_cs *cs, const void *arg)
+{
+    const struct indirect_args *d = arg;
+    pv_test_cs_command(cs, CMD_vkCmdDispatchIndirect, 0);
+    pv_test_cs_handle(cs, COMMAND_BUFFER_ID);
+    pv_test_cs_handle(cs, SMALL_BUFFER_ID);
+    pv_test_cs_u64(cs, d->offset);
+}
+
+struct push_args {
+    uint32_t offset, size;
+};
+
+static void encode_push_constants(struct pv_test_cs *cs, const void *arg)
+{
+    const struct push_args *p = arg;
+    static const uint8_t values[256];
+    pv_test_cs_command(cs, CMD_vkCmdPushConstants, 0);
+    pv_test_cs_handle(cs, COMMAND_BUFFER_ID);
+    pv_test_cs_handle(cs, LAYOUT_ID);
+    pv_test_cs_u32(cs, STAGE_VERTEX);
+    pv_test_cs_u32(cs, p->offset);
+    pv_test_cs_u32(cs, p->size);
+    pv_test_cs_array_size(cs, p->size);
+    pv_test_cs_bytes(cs, values, p->size);
+}
+
+static int case_draw_indirect_past(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_recording(guest))
+        return -1;
+    /* 32 draws 16 bytes apart: 512 bytes from offset 16 of a 512-byte buffer */
+    static const struct indirect_args args = { 16, 32, 16 };
+    expect->starts = "vkCmdDrawIndirect: ";
+    expect->contains[0] = "reach past buffer";
+    expect->id = SMALL_BUFFER_ID;
+    return pv_malformed_send_one(guest, encode_draw_indirect, &args);
+}
+
+static int case_dispatch_indirect_past(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_recording(guest))
+        return -1;
+    static const struct indirect_args args = { SMALL_BUFFER_SIZE - 8, 1, 0 };
+    expect->starts = "vkCmdDispatchIndirect: ";
+    expect->contains[0] = "reach past buffer";
+    expect->id = SMALL_BUFFER_ID;
+    return pv_malformed_send_one(guest, encode_dispatch_indirect, &args);
+}
+
+static int case_push_past_layout(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (start_recording(guest) || pv_malformed_submit_setup(guest, encode_layout))
+        return -1;
+    /* 128 bytes is every device's minimum limit; the layout has 16 */
+    static const struct push_args args = { 8, 120 };
+    expect->starts = "vkCmdPushConstants: ";
+    expect->contains[0] = "reach past";
+    return pv_malformed_send_one(guest, encode_push_constants, &args);
+}
+
 const struct test_case pv_malformed_resource_cases[] = {
     { "pvm-bind-past-end", "(3) vkBindBufferMemory at an offset past the end of the memory",
       case_bind_past_end, GEN_BOTH, NULL },
@@ -323,12 +402,19 @@ const struct test_case pv_malformed_resource_cases[] = {
       case_copy_buffer_short, GEN_BOTH, NULL },
     { "pvm-copy-image-mip", "(3) vkCmdCopyImage into mip level 1 of a one-level image",
       case_copy_image_mip, GEN_BOTH, NULL },
+    { "pvm-draw-indirect-past", "(3) vkCmdDrawIndirect of 32 draws whose last reaches past the buffer",
+      case_draw_indirect_past, GEN_BOTH, NULL },
+    { "pvm-dispatch-indirect-past", "(3) vkCmdDispatchIndirect at 8 bytes before the buffer's end",
+      case_dispatch_indirect_past, GEN_BOTH, NULL },
+    { "pvm-push-past-layout", "(3) vkCmdPushConstants of bytes 8-127 with a layout of 16",
+      case_push_past_layout, GEN_BOTH, NULL },
 };
 const size_t pv_malformed_resource_case_count =
     sizeof(pv_malformed_resource_cases) / sizeof(pv_malformed_resource_cases[0]);
 
-/* The valid side: a buffer bound at the very end of its memory, and copies that reach exactly
- * to the image's and the buffer's last byte, run without the context going fatal. */
+/* The valid side: a buffer bound at the very end of its memory, copies, indirect arguments and
+ * push constants that reach exactly to the last texel or byte, run without the context going
+ * fatal. */
 static void encode_valid(struct pv_test_cs *cs, const void *arg)
 {
     (void)arg;
@@ -340,6 +426,13 @@ static void encode_valid(struct pv_test_cs *cs, const void *arg)
     encode_copy_buffer_to_image(cs, &whole);
     encode_copy_buffer_to_image(cs, &corner);
     encode_copy_image(cs, &self);
+    static const struct indirect_args draws = { 16, 31, 16 };
+    static const struct indirect_args dispatch = { SMALL_BUFFER_SIZE - 12, 1, 0 };
+    static const struct push_args push = { 8, 8 };
+    encode_draw_indirect(cs, &draws);
+    encode_dispatch_indirect(cs, &dispatch);
+    encode_layout(cs);
+    encode_push_constants(cs, &push);
 }
 
 int pv_malformed_resource_positive(struct pv_test_guest *guest)
