@@ -137,6 +137,11 @@ bool pv_cs_handle_lookup(struct pv_cs_decoder *d, VkObjectType type, bool option
     if (obj->type != type)
         return pv_cs_fail(d, "id 0x%llx is a %s, not a %s", (unsigned long long)id,
                           pv_object_type_name(obj->type), pv_object_type_name(type));
+    if (obj->device && d->device && obj->device != d->device)
+        return pv_cs_fail(d, "%s 0x%llx belongs to another VkDevice than the command's",
+                          pv_object_type_name(type), (unsigned long long)id);
+    if (obj->device && !d->device)
+        d->device = obj->device;
     *handle_out = obj->handle;
     if (obj_out)
         *obj_out = obj;

@@ -29,6 +29,11 @@ struct pv_cs_decoder {
         struct pv_object *object;
     } cache[8];
     uint64_t cache_removals;
+    /* The device of the first device-level object the current command named (its device,
+     * queue or command buffer): every other device-level object it names must belong to the
+     * same device, or the host driver would be handed another device's object. Reset before
+     * each command. */
+    const struct pv_device *device;
     bool failed;
     char error[256];
 };
@@ -169,7 +174,7 @@ static inline bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool
         unsigned slot = (unsigned)type & 7;
         struct pv_object *obj = d->cache[slot].object;
         if (id && id == d->cache[slot].id && d->cache_removals == d->objects->removals &&
-            obj->type == type) {
+            obj->type == type && (obj->device == d->device || !obj->device)) {
             d->cur += 8;
             *handle_out = obj->handle;
             if (obj_out)

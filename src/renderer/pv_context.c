@@ -270,6 +270,7 @@ void pv_context_execute(struct pv_context *ctx, struct pv_channel *channel, cons
     while (d.cur < d.end && !ctx->fatal) {
         uint32_t type, flags;
         d.command = NULL;
+        d.device = NULL;
         if (!pv_cs_u32(&d, &type) || !pv_cs_u32(&d, &flags)) {
             pv_context_set_fatal(ctx, "command header truncated (%zu bytes left)",
                                  pv_cs_remaining(&d));

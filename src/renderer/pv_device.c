@@ -20,6 +20,20 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
     struct pv_physical_device *pd = (struct pv_physical_device *)a->physicalDevice_object;
     struct pv_instance *instance = pd->base.instance;
     VkDeviceCreateInfo info = *a->pCreateInfo;
+    a->ret = pv_device_request_check(ctx, pd, &info);
+    if (a->ret != VK_SUCCESS)
+        return;
+    VkDeviceQueueCreateInfo *queue_infos =
+        calloc(info.queueCreateInfoCount ? info.queueCreateInfoCount : 1, sizeof(*queue_infos));
+    if (!queue_infos) {
+        a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+        return;
+    }
+    for (uint32_t i = 0; i < info.queueCreateInfoCount; i++) {
+        queue_infos[i] = info.pQueueCreateInfos[i];
+        queue_infos[i].pNext = NULL;
+        queue_infos[i].pQueuePriorities = NULL;
+    }
     info.enabledLayerCount = 0;
     info.ppEnabledLayerNames = NULL;
 
@@ -30,6 +44,7 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
     bool memory_host = pd->host_pointer_alignment != 0;
     const char **names = calloc(info.enabledExtensionCount + 1, sizeof(*names));
     if (!names) {
+        free(queue_infos);
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
         return;
     }
@@ -46,8 +61,10 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
     VkDevice handle = VK_NULL_HANDLE;
     a->ret = instance->dispatch.vkCreateDevice(pd->handle, &info, NULL, &handle);
     free(names);
-    if (a->ret != VK_SUCCESS)
+    if (a->ret != VK_SUCCESS) {
+        free(queue_infos);
         return;
+    }
     struct pv_device *device = calloc(1, sizeof(*device));
     PFN_vkGetDeviceProcAddr gdpa =
         (PFN_vkGetDeviceProcAddr)vkGetInstanceProcAddr(instance->handle, "vkGetDeviceProcAddr");
@@ -57,11 +74,14 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
         if (destroy)
             destroy(handle, NULL);
         free(device);
+        free(queue_infos);
         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
         return;
     }
     device->handle = handle;
     device->physical_device = pd;
+    device->queue_infos = queue_infos;
+    device->queue_info_count = info.queueCreateInfoCount;
     device->base.id = a->pDevice_id;
     device->base.type = VK_OBJECT_TYPE_DEVICE;
     device->base.handle = (uint64_t)(uintptr_t)handle;
@@ -80,6 +100,7 @@ void pv_handle_vkCreateDevice(struct pv_context *ctx, struct pv_args_vkCreateDev
                "memory cannot be shared with the guest", ctx->id, ctx->name);
     if (!pv_context_add_object(ctx, &device->base)) {
         device->dispatch.vkDestroyDevice(handle, NULL);
+        free(device->queue_infos);
         free(device);
         a->ret = VK_ERROR_INITIALIZATION_FAILED;
         return;
@@ -182,6 +203,7 @@ void pv_device_destroy(struct pv_context *ctx, struct pv_device *device)
         link = &(*link)->next;
     if (*link)
         *link = device->next;
+    free(device->queue_infos);
     free(device);
 }
 
@@ -232,32 +254,14 @@ static void bind_queue(struct pv_context *ctx, struct pv_device *device, uint64_
     device->queues = queue;
 }
 
-/* Queue family and index must name a queue the device was created with; the host driver is
- * not asked about any other. Checked against the queue count the host reports. */
-static bool queue_exists(struct pv_device *device, uint32_t family, uint32_t index)
-{
-    struct pv_instance *instance = device->base.instance;
-    uint32_t count = 0;
-    instance->dispatch.vkGetPhysicalDeviceQueueFamilyProperties(device->physical_device->handle,
-                                                                &count, NULL);
-    if (family >= count)
-        return false;
-    VkQueueFamilyProperties *props = calloc(count, sizeof(*props));
-    if (!props)
-        return false;
-    instance->dispatch.vkGetPhysicalDeviceQueueFamilyProperties(device->physical_device->handle,
-                                                                &count, props);
-    bool ok = family < count && index < props[family].queueCount;
-    free(props);
-    return ok;
-}
-
 void pv_handle_vkGetDeviceQueue(struct pv_context *ctx, struct pv_args_vkGetDeviceQueue *a)
 {
     struct pv_device *device = (struct pv_device *)a->device_object;
-    if (!queue_exists(device, a->queueFamilyIndex, a->queueIndex)) {
-        pv_context_set_fatal(ctx, "vkGetDeviceQueue: no queue %u of family %u", a->queueIndex,
-                             a->queueFamilyIndex);
+    /* Only queues the device was created with: the host driver indexes its queue arrays with
+     * these numbers. */
+    if (!pv_device_queue_created(device, a->queueFamilyIndex, a->queueIndex, 0)) {
+        pv_context_set_fatal(ctx, "vkGetDeviceQueue: the device was not created with queue %u "
+                             "of family %u", a->queueIndex, a->queueFamilyIndex);
         return;
     }
     VkQueue handle = VK_NULL_HANDLE;
@@ -294,9 +298,11 @@ void pv_handle_vkGetDeviceQueue2(struct pv_context *ctx, struct pv_args_vkGetDev
 {
     struct pv_device *device = (struct pv_device *)a->device_object;
     const VkDeviceQueueInfo2 *info = a->pQueueInfo;
-    if (!queue_exists(device, info->queueFamilyIndex, info->queueIndex)) {
-        pv_context_set_fatal(ctx, "vkGetDeviceQueue2: no queue %u of family %u", info->queueIndex,
-                             info->queueFamilyIndex);
+    if (!pv_device_queue_created(device, info->queueFamilyIndex, info->queueIndex,
+                                 info->flags)) {
+        pv_context_set_fatal(ctx, "vkGetDeviceQueue2: the device was not created with queue %u "
+                             "of family %u (flags 0x%x)", info->queueIndex,
+                             info->queueFamilyIndex, info->flags);
         return;
     }
     /* Current guests name the transport timeline of each queue; the host driver has no use

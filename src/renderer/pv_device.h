@@ -29,6 +29,11 @@ struct pv_device {
     VkDeviceSize host_pointer_alignment;
     PFN_vkGetMemoryHostPointerPropertiesEXT get_memory_host_pointer_properties;
 
+    /* The queues the guest created it with (family, flags, count; pQueuePriorities NULL):
+     * the only ones vkGetDeviceQueue(2) may name. */
+    VkDeviceQueueCreateInfo *queue_infos;
+    uint32_t queue_info_count;
+
     /* Channels waiting on the device with the context unlocked (pv_sync.c); destruction waits
      * until they have let go. */
     uint32_t waiters;
@@ -37,6 +42,14 @@ struct pv_device {
     VkFence *kept_fences;
     uint32_t kept_fence_count;
 };
+
+/* Checks what the guest asks of vkCreateDevice (pv_device_request.c): VK_SUCCESS, a Vulkan
+ * error to answer with, or VK_ERROR_INITIALIZATION_FAILED with the context fatal. */
+VkResult pv_device_request_check(struct pv_context *ctx, struct pv_physical_device *pd,
+                                 const VkDeviceCreateInfo *info);
+/* Whether the device was created with queue index of family, created with flags. */
+bool pv_device_queue_created(const struct pv_device *device, uint32_t family, uint32_t index,
+                             VkDeviceQueueCreateFlags flags);
 
 /* Destroys the device with its queues (and, later, every object made from it). */
 void pv_device_destroy(struct pv_context *ctx, struct pv_device *device);

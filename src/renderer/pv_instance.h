@@ -18,6 +18,9 @@ struct pv_physical_device {
     VkDeviceSize host_pointer_alignment;
 };
 
+/* Whether the guest is offered a device extension (served by this host and offered by the
+ * host driver, or emulated). */
+bool pv_physical_device_offers(struct pv_physical_device *pd, const char *name);
 /* Whether the host driver offers a device extension. */
 bool pv_physical_device_has_extension(struct pv_physical_device *pd, const char *name);
 /* The memory properties the guest sees, probed on first use. */

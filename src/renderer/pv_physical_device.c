@@ -125,6 +125,17 @@ void pv_handle_vkGetPhysicalDeviceExternalSemaphoreProperties(
                        VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT;
 }
 
+bool pv_physical_device_offers(struct pv_physical_device *pd, const char *name)
+{
+    if (load_extensions(pd) != VK_SUCCESS)
+        return false;
+    for (uint32_t i = 0; i < pd->extension_count; i++) {
+        if (strcmp(pd->extensions[i].extensionName, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool pv_physical_device_has_extension(struct pv_physical_device *pd, const char *name)
 {
     struct pv_instance *instance = pd->base.instance;

@@ -87,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         d.command = info->name;
+        d.device = NULL;
         const uint8_t *before = d.cur;
         bool ok = info->decode_only(&d);
         if (d.cur < before || d.cur > d.end)
