@@ -17,13 +17,19 @@
 #define QUERY_POOL_ID 0x00005eed90000090ull
 #define SHADER_ID 0x00005eeda00000a0ull
 #define NEVER_CREATED_ID 0x00005eed00001234ull
+#define OTHER_DEVICE_ID 0x00005eed31000031ull
+#define NEW_DEVICE_ID 0x00005eed32000032ull
+#define BUFFER_ID 0x00005eed33000033ull
+#define QUEUE_ID 0x00005eed34000034ull
 
 #define API_VERSION_1_3 0x00403000u
 #define QUERY_COUNT 2u
 
 /* Wire numbers (the same in both generations) and the registry's values. */
 enum {
+    CMD_vkGetBufferMemoryRequirements = 30,
     CMD_vkCreateSemaphore = 40,
+    CMD_vkCreateBuffer = 50,
     CMD_vkCreateQueryPool = 47,
     CMD_vkGetQueryPoolResults = 49,
     CMD_vkCreateShaderModule = 59,
@@ -46,6 +52,9 @@ enum {
 #define DESCRIPTOR_TYPE_UNIFORM_BUFFER 6u
 #define WHOLE_SIZE (~0ull)
 #define RESULT_NOT_READY 1
+#define RESULT_ERROR_EXTENSION_NOT_PRESENT (-7)
+#define STYPE_BUFFER_CREATE_INFO 12u
+#define QUEUE_CREATE_PROTECTED 1u
 
 /* Encodes the setup commands; submit_setup sends them in one batch and waits for the host. */
 int pv_malformed_submit_setup(struct pv_test_guest *guest, void (*encode)(struct pv_test_cs *cs))
@@ -388,7 +397,143 @@ static int case_write_null_set(struct pv_test_guest *guest, struct expectation *
     return pv_malformed_send_one(guest, encode_update_uniform_buffer, &args);
 }
 
+/* Device creation and queues. */
+
+struct device_args {
+    uint32_t family, count;
+    const char *extension;   /* NULL: none */
+};
+
+static void encode_create_device(struct pv_test_cs *cs, const void *arg)
+{
+    const struct device_args *dev = arg;
+    const float priorities[4] = { 1.0f, 1.0f, 1.0f, 1.0f };
+    pv_test_cs_command(cs, PV_TEST_CMD_vkCreateDevice, PV_TEST_COMMAND_GENERATE_REPLY);
+    pv_test_cs_handle(cs, PHYSICAL_DEVICE_ID);
+    pv_test_cs_marker(cs, true);  /* pCreateInfo */
+    pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, 1);        /* queueCreateInfoCount */
+    pv_test_cs_array_size(cs, 1);
+    pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_QUEUE_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u32(cs, dev->family);
+    pv_test_cs_u32(cs, dev->count);
+    /* the priorities the count asks for, as far as the stream can hold them */
+    pv_test_cs_array_size(cs, dev->count);
+    for (uint32_t i = 0; i < dev->count; i++)
+        pv_test_cs_bytes(cs, &priorities[i % 4], sizeof(float));
+    pv_test_cs_u32(cs, 0);        /* enabledLayerCount */
+    pv_test_cs_array_size(cs, 0);
+    pv_test_cs_u32(cs, dev->extension ? 1 : 0);
+    pv_test_cs_array_size(cs, dev->extension ? 1 : 0);
+    if (dev->extension)
+        pv_test_cs_string(cs, dev->extension);
+    pv_test_cs_marker(cs, false); /* pEnabledFeatures */
+    pv_test_cs_marker(cs, false); /* pAllocator */
+    pv_test_cs_marker(cs, true);  /* pDevice */
+    pv_test_cs_handle(cs, NEW_DEVICE_ID);
+}
+
+static int send_create_device(struct pv_test_guest *guest, const struct device_args *args)
+{
+    if (pv_malformed_start_device(guest))
+        return -1;
+    return pv_malformed_send_one(guest, encode_create_device, args);
+}
+
+static int case_device_queue_count(struct pv_test_guest *guest, struct expectation *expect)
+{
+    static const struct device_args args = { 0, 64, NULL };
+    expect->starts = "vkCreateDevice: ";
+    expect->contains[0] = "64 queues";
+    return send_create_device(guest, &args);
+}
+
+static int case_device_queue_family(struct pv_test_guest *guest, struct expectation *expect)
+{
+    static const struct device_args args = { 77, 1, NULL };
+    expect->starts = "vkCreateDevice: ";
+    expect->contains[0] = "family 77";
+    return send_create_device(guest, &args);
+}
+
+/* A queue with flags the device was not created with. */
+static void encode_get_protected_queue(struct pv_test_cs *cs, const void *arg)
+{
+    (void)arg;
+    pv_test_cs_command(cs, PV_TEST_CMD_vkGetDeviceQueue2, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_marker(cs, true);
+    pv_test_cs_u32(cs, PV_TEST_STYPE_DEVICE_QUEUE_INFO_2);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, QUEUE_CREATE_PROTECTED);
+    pv_test_cs_u32(cs, 0);        /* queueFamilyIndex */
+    pv_test_cs_u32(cs, 0);        /* queueIndex */
+    pv_test_cs_marker(cs, true);  /* pQueue */
+    pv_test_cs_handle(cs, QUEUE_ID);
+}
+
+static int case_queue_not_created(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (pv_malformed_start_device(guest))
+        return -1;
+    expect->starts = "vkGetDeviceQueue2: ";
+    expect->contains[0] = "not created with";
+    return pv_malformed_send_one(guest, encode_get_protected_queue, NULL);
+}
+
+/* A buffer of DEVICE_ID named in a command of OTHER_DEVICE_ID. */
+static void encode_two_devices_buffer(struct pv_test_cs *cs)
+{
+    pv_test_cs_create_device(cs, 0, PHYSICAL_DEVICE_ID, false, OTHER_DEVICE_ID);
+    pv_test_cs_command(cs, CMD_vkCreateBuffer, 0);
+    pv_test_cs_handle(cs, DEVICE_ID);
+    pv_test_cs_marker(cs, true);
+    pv_test_cs_u32(cs, STYPE_BUFFER_CREATE_INFO);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_u32(cs, 0);        /* flags */
+    pv_test_cs_u64(cs, 256);
+    pv_test_cs_u32(cs, 1);        /* TRANSFER_SRC */
+    pv_test_cs_u32(cs, 0);
+    pv_test_cs_u32(cs, 0);
+    pv_test_cs_array_size(cs, 0);
+    pv_test_cs_marker(cs, false);
+    pv_test_cs_marker(cs, true);
+    pv_test_cs_handle(cs, BUFFER_ID);
+}
+
+static void encode_requirements_other_device(struct pv_test_cs *cs, const void *arg)
+{
+    (void)arg;
+    pv_test_cs_command(cs, CMD_vkGetBufferMemoryRequirements, PV_TEST_COMMAND_GENERATE_REPLY);
+    pv_test_cs_handle(cs, OTHER_DEVICE_ID);
+    pv_test_cs_handle(cs, BUFFER_ID);
+    pv_test_cs_marker(cs, true);  /* pMemoryRequirements */
+}
+
+static int case_other_device(struct pv_test_guest *guest, struct expectation *expect)
+{
+    if (pv_malformed_start_device(guest) ||
+        pv_malformed_submit_setup(guest, encode_two_devices_buffer))
+        return -1;
+    expect->starts = "vkGetBufferMemoryRequirements: ";
+    expect->contains[0] = "another VkDevice";
+    expect->id = BUFFER_ID;
+    return pv_malformed_send_one(guest, encode_requirements_other_device, NULL);
+}
+
 const struct test_case pv_malformed_device_cases[] = {
+    { "pvm-device-queue-count", "(4) vkCreateDevice with 64 queues of a family that has fewer",
+      case_device_queue_count, GEN_BOTH, NULL },
+    { "pvm-device-queue-family", "(4) vkCreateDevice with a queue of family 77",
+      case_device_queue_family, GEN_BOTH, NULL },
+    { "pvm-queue-not-created", "(4) vkGetDeviceQueue2 of a protected queue the device was not created with",
+      case_queue_not_created, GEN_BOTH, NULL },
+    { "pvm-other-device", "(4) a buffer of one device named in a command of another",
+      case_other_device, GEN_BOTH, NULL },
     { "pvm-private-wild", "(g) vkSetPrivateData on an objectHandle that names no object",
       case_private_data_wild, GEN_BOTH, NULL },
     { "pvm-private-mistyped", "(g) vkGetPrivateData on the device's id named as a buffer",
@@ -462,6 +607,22 @@ int pv_malformed_device_positive(struct pv_test_guest *guest)
                                CMD_vkGetQueryPoolResults);
         else
             ret = pv_test_check_reply_end(reply, 32, "vkGetQueryPoolResults");
+    }
+    /* An extension the host driver has but this host does not serve (no window system here)
+     * is refused as a native driver refuses one it lacks. */
+    static const struct device_args swapchain = { 0, 1, "VK_KHR_swapchain" };
+    pv_test_cs_reset(&cs);
+    encode_create_device(&cs, &swapchain);
+    if (ret == 0)
+        ret = pv_test_guest_call(guest, &cs, 0, &reply);
+    if (ret == 0) {
+        struct pv_test_reader r;
+        pv_test_reader_init(&r, reply, 8);
+        const uint32_t type = pv_test_read_u32(&r);
+        const int32_t result = (int32_t)pv_test_read_u32(&r);
+        if (type != PV_TEST_CMD_vkCreateDevice || result != RESULT_ERROR_EXTENSION_NOT_PRESENT)
+            ret = pv_test_fail("vkCreateDevice with VK_KHR_swapchain: type %u result %d; expected "
+                               "VK_ERROR_EXTENSION_NOT_PRESENT", type, result);
     }
     pv_test_cs_fini(&cs);
     return ret;
