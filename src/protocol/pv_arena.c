@@ -13,6 +13,10 @@ struct pv_arena_block {
 };
 
 #define PV_ARENA_MIN_BLOCK (64 * 1024)
+/* The largest block kept across resets. Every channel (the transport and each ring, at two
+ * depths) has arenas whose limit is hundreds of MiB: one huge command each must not leave the
+ * host holding that much per channel for the context's life. */
+#define PV_ARENA_KEEP_MAX (1024 * 1024)
 
 void pv_arena_init(struct pv_arena *a, size_t limit)
 {
@@ -57,17 +61,26 @@ void *pv_arena_alloc(struct pv_arena *a, size_t size)
     return p;
 }
 
+size_t pv_arena_kept(const struct pv_arena *a)
+{
+    size_t kept = 0;
+    for (const struct pv_arena_block *b = a->blocks; b; b = b->next)
+        kept += b->size;
+    return kept;
+}
+
 void pv_arena_release(struct pv_arena *a)
 {
-    if (!a->blocks->next) {
+    if (!a->blocks->next && a->blocks->size <= PV_ARENA_KEEP_MAX) {
         a->blocks->used = 0;
         a->used = 0;
         return;
     }
-    /* Keep the largest block: after a big command the next big one needs no malloc. */
-    struct pv_arena_block *keep = a->blocks;
+    /* Keep the largest block up to PV_ARENA_KEEP_MAX: after a big command the next one needs
+     * no malloc, but a huge one is not held on to. */
+    struct pv_arena_block *keep = NULL;
     for (struct pv_arena_block *b = a->blocks; b; b = b->next) {
-        if (b->size > keep->size)
+        if (b->size <= PV_ARENA_KEEP_MAX && (!keep || b->size > keep->size))
             keep = b;
     }
     struct pv_arena_block *b = a->blocks;
@@ -77,8 +90,10 @@ void pv_arena_release(struct pv_arena *a)
             free(b);
         b = next;
     }
-    keep->next = NULL;
-    keep->used = 0;
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
     a->blocks = keep;
     a->used = 0;
 }

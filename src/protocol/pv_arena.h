@@ -9,7 +9,7 @@
 struct pv_arena_block;
 
 struct pv_arena {
-    struct pv_arena_block *blocks;   /* newest first; the oldest is kept across resets */
+    struct pv_arena_block *blocks;   /* newest first; one small block is kept across resets */
     size_t used;                     /* bytes handed out since the last reset */
     size_t limit;                    /* most bytes handed out between resets */
 };
@@ -20,7 +20,10 @@ void pv_arena_finish(struct pv_arena *a);
 /* Zeroed, 16-byte aligned; NULL when the limit would be passed or memory is short. */
 void *pv_arena_alloc(struct pv_arena *a, size_t size);
 
-/* Forgets every allocation, keeping one block for reuse. Inline for the common case of a
+/* Bytes of blocks the arena holds (for tests of what it keeps). */
+size_t pv_arena_kept(const struct pv_arena *a);
+
+/* Forgets every allocation, keeping one block of at most 1 MiB for reuse. Inline for the common case of a
  * command that allocated nothing. */
 void pv_arena_release(struct pv_arena *a);
 
