@@ -119,12 +119,18 @@ void pv_context_destroy(struct pv_context *ctx)
     pv_channel_finish(&ctx->transport);
     if (ctx->shared_reply.blob)
         pv_blob_unref(ctx->shared_reply.blob);
-    while (ctx->blobs) {
-        struct pv_blob *blob = ctx->blobs;
-        ctx->blobs = blob->next;
-        ctx->blob_count--;
-        pv_blob_unref(blob);
+    for (uint32_t i = 0; i < ctx->blob_bucket_count; i++) {
+        while (ctx->blob_buckets[i]) {
+            struct pv_blob *blob = ctx->blob_buckets[i];
+            ctx->blob_buckets[i] = blob->next;
+            ctx->blob_count--;
+            ctx->memory_bytes -= blob->counted;
+            pv_blob_unref(blob);
+        }
     }
+    free(ctx->blob_buckets);
+    ctx->blob_buckets = NULL;
+    ctx->blob_bucket_count = 0;
     /* What the guest left behind is gone now; say how much, and prove it is all of it. */
     pv_log("context %u (%s): teardown released %llu objects, %llu bytes of memory, %u blobs, "
            "%u rings; left: %zu objects, %llu bytes, %u blobs, %u rings", ctx->id, ctx->name,
@@ -369,13 +375,47 @@ void pv_blob_unref(struct pv_blob *blob)
     free(blob);
 }
 
+static struct pv_blob **blob_bucket(struct pv_context *ctx, uint32_t res_id)
+{
+    /* Guests number resources 1, 2, 3...: a multiplicative hash spreads them. */
+    const uint32_t hash = (res_id * 2654435761u) >> 8;
+    return &ctx->blob_buckets[hash & (ctx->blob_bucket_count - 1)];
+}
+
 struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id)
 {
-    for (struct pv_blob *b = ctx->blobs; b; b = b->next) {
+    if (!ctx->blob_bucket_count)
+        return NULL;
+    for (struct pv_blob *b = *blob_bucket(ctx, res_id); b; b = b->next) {
         if (b->res_id == res_id)
             return b;
     }
     return NULL;
+}
+
+/* Doubles the buckets once blobs outnumber them; false when memory is short (the chains stay
+ * as they are, only longer). */
+static bool blob_buckets_grow(struct pv_context *ctx)
+{
+    const uint32_t count = ctx->blob_bucket_count ? ctx->blob_bucket_count * 2 : 64;
+    struct pv_blob **buckets = calloc(count, sizeof(*buckets));
+    if (!buckets)
+        return false;
+    struct pv_blob **old = ctx->blob_buckets;
+    const uint32_t old_count = ctx->blob_bucket_count;
+    ctx->blob_buckets = buckets;
+    ctx->blob_bucket_count = count;
+    for (uint32_t i = 0; i < old_count; i++) {
+        while (old[i]) {
+            struct pv_blob *blob = old[i];
+            old[i] = blob->next;
+            struct pv_blob **bucket = blob_bucket(ctx, blob->res_id);
+            blob->next = *bucket;
+            *bucket = blob;
+        }
+    }
+    free(old);
+    return true;
 }
 
 static struct pv_blob *blob_create_shmem(struct pv_context *ctx, uint32_t res_id, uint64_t size)
@@ -383,6 +423,13 @@ static struct pv_blob *blob_create_shmem(struct pv_context *ctx, uint32_t res_id
     if (size == 0 || size > SIZE_MAX / 2) {
         pv_log("context %u (%s): blob %u: bad size %llu", ctx->id, ctx->name, res_id,
                (unsigned long long)size);
+        return NULL;
+    }
+    /* Plain shared memory is memory the guest makes the host hold, like device memory. */
+    if (size > ctx->options.max_memory_bytes - ctx->memory_bytes) {
+        pv_log("context %u (%s): blob %u of %llu bytes passes the context's memory limit of "
+               "%llu bytes", ctx->id, ctx->name, res_id, (unsigned long long)size,
+               (unsigned long long)ctx->options.max_memory_bytes);
         return NULL;
     }
     int fd = memfd_create("pvgpu-blob", MFD_CLOEXEC);
@@ -414,6 +461,7 @@ static struct pv_blob *blob_create_shmem(struct pv_context *ctx, uint32_t res_id
     blob->map = map;
     blob->size = (size_t)size;
     blob->fd = fd;
+    blob->counted = size;
     return blob;
 }
 
@@ -449,7 +497,12 @@ int pv_context_create_blob(struct pv_context *ctx, uint32_t res_id, uint32_t blo
         pv_blob_unref(blob);
         goto out;
     }
-    pv_context_add_blob(ctx, blob);
+    if (!pv_context_add_blob(ctx, blob)) {
+        close(fd);
+        blob->res_id = 0;
+        pv_blob_unref(blob);
+        goto out;
+    }
     *out_fd = fd;
     ret = 0;
 out:
@@ -457,11 +510,19 @@ out:
     return ret;
 }
 
-void pv_context_add_blob(struct pv_context *ctx, struct pv_blob *blob)
+bool pv_context_add_blob(struct pv_context *ctx, struct pv_blob *blob)
 {
-    blob->next = ctx->blobs;
-    ctx->blobs = blob;
+    if (ctx->blob_count >= ctx->blob_bucket_count && !blob_buckets_grow(ctx) &&
+        !ctx->blob_bucket_count) {
+        pv_log("context %u (%s): out of memory for blob %u", ctx->id, ctx->name, blob->res_id);
+        return false;
+    }
+    struct pv_blob **bucket = blob_bucket(ctx, blob->res_id);
+    blob->next = *bucket;
+    *bucket = blob;
     ctx->blob_count++;
+    ctx->memory_bytes += blob->counted;
+    return true;
 }
 
 bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id)
@@ -485,16 +546,18 @@ bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id)
 void pv_context_destroy_blob(struct pv_context *ctx, uint32_t res_id)
 {
     pthread_mutex_lock(&ctx->mutex);
-    struct pv_blob **link = &ctx->blobs;
-    while (*link && (*link)->res_id != res_id)
+    struct pv_blob **link = ctx->blob_bucket_count ? blob_bucket(ctx, res_id) : NULL;
+    while (link && *link && (*link)->res_id != res_id)
         link = &(*link)->next;
-    if (*link) {
+    if (link && *link) {
         struct pv_blob *blob = *link;
         *link = blob->next;
         /* Memory may be exported again once the guest dropped its blob. */
         blob->res_id = 0;
         blob->next = NULL;
         ctx->blob_count--;
+        ctx->memory_bytes -= blob->counted;
+        blob->counted = 0;
         pv_blob_unref(blob);
     } else {
         pv_log("context %u (%s): unref of unknown blob %u ignored", ctx->id, ctx->name, res_id);

@@ -25,7 +25,10 @@ struct pv_blob {
     void *map;
     size_t size;
     int fd;
-    struct pv_blob *next;   /* the context's list of live blobs */
+    /* Bytes of plain shared memory (blob_id 0) counted against the context's memory limit
+     * while the guest holds the blob; 0 for the blob of a VkDeviceMemory, counted there. */
+    uint64_t counted;
+    struct pv_blob *next;   /* the next live blob of the context's bucket */
 };
 
 /* Nested depth of vkExecuteCommandStreamsMESA: the top level and one below it. */
@@ -72,7 +75,11 @@ struct pv_context {
 
     struct pv_object_table objects;
 
-    struct pv_blob *blobs;   /* the guest's blobs, by res_id */
+    /* The guest's blobs, hashed by res_id into chains; blob_bucket_count is a power of two
+     * (0 before the first blob). A guest may hold tens of thousands: lookups must not walk
+     * them all. */
+    struct pv_blob **blob_buckets;
+    uint32_t blob_bucket_count;
 
     /* The transport's own submissions (vtest SUBMIT_CMD2, virtio-gpu execbuffers). */
     struct pv_channel transport;
@@ -159,8 +166,9 @@ struct pv_blob *pv_context_find_blob(struct pv_context *ctx, uint32_t res_id);
 /* Whether a new blob res_id may join the context (live, under its limit, id free); logs why not.
  * The caller holds ctx->mutex. */
 bool pv_context_blob_admissible(struct pv_context *ctx, uint32_t res_id);
-/* Links an admitted blob (holding one reference for the context) into the context's list. */
-void pv_context_add_blob(struct pv_context *ctx, struct pv_blob *blob);
+/* Links an admitted blob (holding one reference for the context) into the context's table and
+ * counts its plain shared memory; false (the caller keeps the blob) when memory is short. */
+bool pv_context_add_blob(struct pv_context *ctx, struct pv_blob *blob);
 /* The shared pages of host-visible memory memory_id, if it may become a blob of size bytes. */
 struct pv_blob *pv_device_memory_blob(struct pv_context *ctx, uint64_t memory_id, uint64_t size);
 void pv_blob_ref(struct pv_blob *blob);

@@ -31,7 +31,10 @@ int pv_context_adopt_blob(struct pv_context *ctx, uint32_t res_id, void *map, si
     blob->map = map;
     blob->size = size;
     blob->fd = fd;
-    pv_context_add_blob(ctx, blob);
+    if (!pv_context_add_blob(ctx, blob)) {
+        free(blob);   /* the memory is the caller's still */
+        goto out;
+    }
     ret = 0;
 out:
     pthread_mutex_unlock(&ctx->mutex);

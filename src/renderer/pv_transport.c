@@ -73,7 +73,15 @@ void pv_handle_vkExecuteCommandStreamsMESA(struct pv_context *ctx,
         struct pv_blob *blob = stream_blob(ctx, s, "vkExecuteCommandStreamsMESA");
         if (!blob)
             return;
-        /* The guest may rewrite its shared memory at any time: decode a private copy. */
+        /* The guest may rewrite its shared memory at any time: decode a private copy. It is
+         * memory the guest makes the host hold, counted against the context's limit while it
+         * runs (a nested stream's copy on top of its parent's). */
+        if (s->size > ctx->options.max_memory_bytes - ctx->memory_bytes) {
+            pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: a copy of %zu bytes passes "
+                                 "the context's memory limit of %llu bytes", s->size,
+                                 (unsigned long long)ctx->options.max_memory_bytes);
+            return;
+        }
         uint8_t *copy = malloc(s->size ? s->size : 1);
         if (!copy) {
             pv_context_set_fatal(ctx, "vkExecuteCommandStreamsMESA: out of memory for %zu bytes",
@@ -81,7 +89,9 @@ void pv_handle_vkExecuteCommandStreamsMESA(struct pv_context *ctx,
             return;
         }
         memcpy(copy, (const uint8_t *)blob->map + s->offset, s->size);
+        ctx->memory_bytes += s->size;
         pv_context_execute(ctx, ctx->channel, copy, s->size);
+        ctx->memory_bytes -= s->size;
         free(copy);
     }
 }

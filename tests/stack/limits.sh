@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Per-context limits, for every guest generation: past the memory bound vkAllocateMemory returns
+# Per-context limits, for every guest generation: past the memory bound (device memory and plain
+# shared-memory blobs) vkAllocateMemory returns
 # VK_ERROR_OUT_OF_DEVICE_MEMORY (a 2022 guest sees the error and its context lives on; current
 # guests allocate without asking for the result, so their context ends), past the object and
 # blob bounds the context is fatal with a line naming the limit; either way teardown releases
@@ -55,6 +56,11 @@ for guest in bookworm trixie sid; do
 
     timeout 60 "${run[@]}" --max-blobs 1 -- vulkaninfo --summary >"$log" 2>&1
     check "$guest: blob limit: the second blob is refused" "blob limit of 1 reached"
+
+    # Plain shared memory (blob_id 0: rings, reply streams) counts against the memory bound too.
+    timeout 60 "${run[@]}" --max-memory 64K -- vulkaninfo --summary >"$log" 2>&1
+    check "$guest: memory limit: a plain blob past it is refused" "blob [0-9]+ of [0-9]+ bytes passes the context's memory limit of 65536 bytes"
+    check "$guest: memory limit: teardown releases every blob" "teardown released .* left: 0 objects, 0 bytes, 0 blobs, 0 rings"
 done
 
 if [ $failures -ne 0 ]; then
