@@ -7,7 +7,11 @@ uint32_t pv_memory_types_for_guest(VkPhysicalDeviceMemoryProperties *props, uint
     uint32_t changed = 0;
     for (uint32_t i = 0; i < props->memoryTypeCount && i < VK_MAX_MEMORY_TYPES; i++) {
         VkMemoryType *type = &props->memoryTypes[i];
-        if (!(type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) || (shareable >> i & 1))
+        if (!(type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+            continue;
+        /* A non-coherent type would need the guest's flushes and invalidations carried out on
+         * the host's side of the shared pages, which this host does not do (they are no-ops). */
+        if ((shareable >> i & 1) && (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
             continue;
         type->propertyFlags &= ~(VkMemoryPropertyFlags)PV_HOST_ACCESS_FLAGS;
         changed |= 1u << i;

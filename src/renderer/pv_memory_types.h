@@ -16,7 +16,9 @@
      VK_MEMORY_PROPERTY_HOST_CACHED_BIT)
 
 /* Rewrites host properties into the guest's: each host-visible type whose bit is clear in
- * shareable loses its host access. Returns the types so changed. */
+ * shareable, or that is not host-coherent, loses its host access (the host implements no
+ * flush or invalidate: every mappable type the guest sees is coherent). Returns the types so
+ * changed. */
 uint32_t pv_memory_types_for_guest(VkPhysicalDeviceMemoryProperties *props, uint32_t shareable);
 
 #endif

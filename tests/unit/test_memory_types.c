@@ -69,5 +69,21 @@ int main(void)
     changed = pv_memory_types_for_guest(&lvp, ~0u);
     check(changed == 0 && lvp.memoryTypes[0].propertyFlags == (DL | HV | HC | CA),
           "a host that shares everything is passed through unchanged");
+
+    /* A cached, non-coherent type (as some integrated GPUs have) would need flushes the host
+     * does not carry out: it is offered without host access, the coherent one stays. */
+    VkPhysicalDeviceMemoryProperties cached;
+    memset(&cached, 0, sizeof(cached));
+    cached.memoryTypeCount = 3;
+    cached.memoryTypes[0] = (VkMemoryType){ DL, 0 };
+    cached.memoryTypes[1] = (VkMemoryType){ DL | HV | HC, 0 };
+    cached.memoryTypes[2] = (VkMemoryType){ DL | HV | CA, 0 };
+    cached.memoryHeapCount = 1;
+    cached.memoryHeaps[0] = (VkMemoryHeap){ 2ull << 30, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT };
+    changed = pv_memory_types_for_guest(&cached, ~0u);
+    check(changed == 1u << 2 && cached.memoryTypes[2].propertyFlags == DL &&
+              cached.memoryTypes[1].propertyFlags == (DL | HV | HC),
+          "a non-coherent host-visible type loses its host access (changed 0x%x, flags 0x%x)",
+          changed, cached.memoryTypes[2].propertyFlags);
     return tap_done();
 }
