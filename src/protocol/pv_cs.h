@@ -54,12 +54,12 @@ bool pv_cs_fail(struct pv_cs_decoder *d, const char *fmt, ...)
 #endif
     ;
 
-static inline size_t pv_cs_remaining(const struct pv_cs_decoder *d)
+static inline __attribute__((always_inline)) size_t pv_cs_remaining(const struct pv_cs_decoder *d)
 {
     return (size_t)(d->end - d->cur);
 }
 
-static inline bool pv_cs_need(struct pv_cs_decoder *d, size_t n)
+static inline __attribute__((always_inline)) bool pv_cs_need(struct pv_cs_decoder *d, size_t n)
 {
     if (pv_cs_remaining(d) < n)
         return pv_cs_fail(d, "command truncated (needs %zu bytes, %zu left)", n,
@@ -68,7 +68,7 @@ static inline bool pv_cs_need(struct pv_cs_decoder *d, size_t n)
 }
 
 /* 4-byte slots carry every 32-bit or smaller scalar; the guest leaves padding unzeroed. */
-static inline bool pv_cs_u32(struct pv_cs_decoder *d, void *out)
+static inline __attribute__((always_inline)) bool pv_cs_u32(struct pv_cs_decoder *d, void *out)
 {
     if (!pv_cs_need(d, 4))
         return false;
@@ -77,7 +77,7 @@ static inline bool pv_cs_u32(struct pv_cs_decoder *d, void *out)
     return true;
 }
 
-static inline bool pv_cs_u64(struct pv_cs_decoder *d, void *out)
+static inline __attribute__((always_inline)) bool pv_cs_u64(struct pv_cs_decoder *d, void *out)
 {
     if (!pv_cs_need(d, 8))
         return false;
@@ -174,7 +174,11 @@ static inline bool pv_cs_handle(struct pv_cs_decoder *d, VkObjectType type, bool
         unsigned slot = (unsigned)type & 7;
         struct pv_object *obj = d->cache[slot].object;
         if (id && id == d->cache[slot].id && d->cache_removals == d->objects->removals &&
-            obj->type == type && (obj->device == d->device || !obj->device)) {
+            obj->type == type && (!obj->device || !d->device || obj->device == d->device)) {
+            /* The first handle of a command names its device (pv_cs_handle_lookup does the
+             * same), so that the command's later handles are checked against it. */
+            if (obj->device && !d->device)
+                d->device = obj->device;
             d->cur += 8;
             *handle_out = obj->handle;
             if (obj_out)
