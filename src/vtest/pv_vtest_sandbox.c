@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,6 +121,8 @@ static const char *const allowed[] = {
     "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
     "getresgid", "getgroups", "uname", "sysinfo", "getrlimit", "getrusage", "times",
     "getrandom",
+    /* NVIDIA's driver reads its capabilities when a device asks for a global queue priority */
+    "capget",
 };
 
 /* Calls libraries make and survive without: they fail with an error instead of a kill. The
@@ -129,7 +132,7 @@ static const char *const refused[] = {
     "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod",
     "fchmod", "fchmodat", "chown", "fchown", "fchownat", "lchown", "truncate", "utimensat",
     "utimes", "mknod", "mknodat", "setrlimit", "tkill", "wait4", "waitid", "setsid",
-    "setpgid",
+    "setpgid", "capset",
 };
 
 static int rule(scmp_filter_ctx f, uint32_t action, const char *name, unsigned count,
@@ -223,6 +226,31 @@ static int argument_rules(scmp_filter_ctx f)
     return rc;
 }
 
+/* A forbidden call traps here (SCMP_ACT_TRAP, not a silent kill): the worker names the call
+ * in its log, then dies of SIGSYS as it would have. Only async-signal-safe calls. */
+static void forbidden_call(int sig, siginfo_t *info, void *context)
+{
+    (void)context;
+    char line[96] = "pvgpu: sandbox: forbidden system call ";
+    size_t len = strlen(line);
+    char digits[16];
+    int n = 0;
+    unsigned nr = (unsigned)info->si_syscall;
+    do {
+        digits[n++] = (char)('0' + nr % 10);
+        nr /= 10;
+    } while (nr && n < (int)sizeof(digits));
+    while (n > 0 && len < sizeof(line) - 40)
+        line[len++] = digits[--n];
+    const char *tail = ": the worker stops\n";
+    memcpy(line + len, tail, strlen(tail));
+    len += strlen(tail);
+    ssize_t ignored = write(STDERR_FILENO, line, len);
+    (void)ignored;
+    signal(sig, SIG_DFL);
+    kill(getpid(), sig);
+}
+
 int pv_vtest_sandbox_enter(const struct pv_vtest_sandbox_config *config)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
@@ -240,7 +268,10 @@ int pv_vtest_sandbox_enter(const struct pv_vtest_sandbox_config *config)
         pv_log("sandbox: PVGPU_NO_SECCOMP=1: the worker runs without its system call filter");
         return 0;
     }
-    scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    struct sigaction trap = { .sa_sigaction = forbidden_call, .sa_flags = SA_SIGINFO };
+    sigemptyset(&trap.sa_mask);
+    sigaction(SIGSYS, &trap, NULL);
+    scmp_filter_ctx f = seccomp_init(SCMP_ACT_TRAP);
     if (!f) {
         pv_log("sandbox: seccomp_init failed");
         return -1;
