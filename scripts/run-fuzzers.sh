@@ -4,7 +4,7 @@
 # go to a scratch folder of the build (never into tests/fuzz/corpus), crashes to an artifacts
 # folder; both are named at the end. Exit status 1 if any target found something.
 #
-# Environment: FUZZ_SECONDS, FUZZ_TARGETS (default "vtest decoder ring"), FUZZ_BUILD (default
+# Environment: FUZZ_SECONDS, FUZZ_TARGETS (default "vtest decoder ring handlers"), FUZZ_BUILD (default
 # build-fuzz), FUZZ_ARGS (extra libFuzzer arguments, e.g. -jobs=2 -workers=2).
 set -uo pipefail
 
@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 case "$build" in /*) ;; *) build=$PWD/$build ;; esac   # libFuzzer runs from elsewhere
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-vtest decoder ring}
+targets=${FUZZ_TARGETS:-vtest decoder ring handlers}
 
 if [ ! -f "$build/build.ninja" ]; then
     CC=clang "$root/scripts/meson-setup.sh" "$build" -Dfuzzing=true || exit 1
@@ -38,10 +38,13 @@ for t in $targets; do
     mkdir -p "$scratch" "$artifacts" "$(dirname "$log")"
     dict_arg=()
     [ "$t" = vtest ] || dict_arg=(-dict="$dict")
+    # The handler target runs the host driver, whose own leaks are not ours to report.
+    lsan=${LSAN_OPTIONS:-}
+    [ "$t" = handlers ] && lsan=suppressions=$root/tests/fuzz/host-driver.lsan.supp${lsan:+:$lsan}
     before=$(find "$scratch" -type f | wc -l)
     echo "fuzz: $t for ${seconds}s (log $log)"
     # shellcheck disable=SC2086
-    (cd "$build/tests/fuzz" && "./fuzz_$t" -max_total_time="$seconds" -timeout=60 \
+    (cd "$build/tests/fuzz" && LSAN_OPTIONS=$lsan "./fuzz_$t" -max_total_time="$seconds" -timeout=60 \
         -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict_arg[@]}" ${FUZZ_ARGS:-} \
         "$scratch" "$root/tests/fuzz/corpus/$t") >"$log" 2>&1
     rc=$?
