@@ -95,6 +95,14 @@ static void write_command_stats(struct pv_context *ctx)
     fclose(f);
 }
 
+void pv_context_stop(struct pv_context *ctx)
+{
+    pthread_mutex_lock(&ctx->mutex);
+    ctx->stopping = true;
+    pthread_cond_broadcast(&ctx->progress);
+    pthread_mutex_unlock(&ctx->mutex);
+}
+
 void pv_context_destroy(struct pv_context *ctx)
 {
     if (!ctx)

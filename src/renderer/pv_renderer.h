@@ -89,6 +89,12 @@ struct pv_context *pv_context_create(uint32_t context_id, const char *debug_name
 /* Releases every host object the context owns, its rings and resources. */
 void pv_context_destroy(struct pv_context *ctx);
 
+/* Ends every wait of the context within a wait slice (PV_CONTEXT_WAIT_SLICE_NS), on any
+ * thread, and makes later ones give up at once: what a transport calls before it joins its
+ * own threads that may wait on the context (a VMM's fence worker), since pv_context_destroy
+ * comes only after them. Any thread; the context stays usable until destroyed. */
+void pv_context_stop(struct pv_context *ctx);
+
 /* Creates blob resource res_id (chosen by the transport, non-zero, unique in the context).
  * blob_id 0 asks for plain shared memory; otherwise blob_id names a VkDeviceMemory of the
  * context. On success *out_fd is an fd the transport passes to the guest (the transport

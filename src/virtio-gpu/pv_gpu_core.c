@@ -416,7 +416,10 @@ enum pv_gpu_status pv_gpu_context_destroy(struct pv_gpu *gpu, uint32_t ctx_id)
     *link = c->next;
     gpu->context_count--;
 
-    /* The worker finishes its current wait and retires what is pending, then ends. */
+    /* The worker finishes its current wait and retires what is pending, then ends. Its wait
+     * may be for work that never finishes (a queue waiting on what only the guest would
+     * signal): the renderer cuts it short, or this thread would hang with it. */
+    pv_context_stop(c->renderer);
     pthread_mutex_lock(&c->mutex);
     c->stop = true;
     pthread_cond_signal(&c->cond);

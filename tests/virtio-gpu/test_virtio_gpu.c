@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "pv_test_sync_calls.h"
 #include "pv_test_tap.h"
 #include "pv_test_vtest_client.h"
 #include "pvgpu/virtio_gpu.h"
@@ -788,6 +791,75 @@ static void test_fences(void)
           "its three fences are reported, in order");
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_destroy_hang(int sig)
+{
+    (void)sig;
+    static const char line[] = "not ok - CTX_DESTROY of a context whose queue waits for its guest "
+                               "still blocks after 10 s\nBail out!\n";
+    ssize_t ignored = write(STDOUT_FILENO, line, sizeof(line) - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/* A context whose only queue waits on a timeline value only its guest would signal, with a ring
+ * fence behind that work: the fence worker waits for the queue, which never gets there. The
+ * VMM's CTX_DESTROY must not wait with it: it returns within a second, and the fence is
+ * reported (the guest that would wait for it is gone). */
+static void test_destroy_waiting_context(void)
+{
+    struct req r;
+    struct resp out;
+    const uint64_t instance = 0x1110, physical = 0x2220, device = 0x3330, queue = 0x4440,
+                   semaphore = 0x5550;
+    expect(ctx_create(&r, 9, CAPSET_VENUS, "stuck-queue", 11), OK_NODATA, "CTX_CREATE 9");
+    struct pv_test_cs cs;
+    pv_test_cs_init(&cs);
+    pv_test_cs_create_instance(&cs, 0, "stuck", PV_TEST_API_VERSION_1_2, instance);
+    pv_test_cs_enumerate_physical_devices(&cs, 0, instance, 1, &physical);
+    pv_test_cs_create_device(&cs, 0, physical, true, device);
+    pv_test_cs_get_device_queue2(&cs, device, 0, queue);
+    pv_test_cs_create_timeline_semaphore(&cs, device, semaphore);
+    pv_test_cs_submit_wait_timeline(&cs, queue, semaphore, 1, 0);
+    expect(submit_req(&r, 9, cs.data, (uint32_t)cs.size), OK_NODATA,
+           "SUBMIT_3D: a device whose queue waits for a timeline value never signalled");
+    pv_test_cs_fini(&cs);
+
+    vmm.fence_count = 0;
+    submit_req(&r, 9, NULL, 0);
+    req_fence(&r, FLAG_FENCE | FLAG_INFO_RING_IDX, 900, 1);
+    uint32_t t = send_req(&r, &out);
+    check(t == OK_NODATA && out.result == PVGPU_CTRL_DEFERRED,
+          "a fence on ring 1 behind the waiting queue is deferred");
+    struct pollfd pfd = { .fd = pvgpu_virtio_gpu_event_fd(dev), .events = POLLIN };
+    poll(&pfd, 1, 200);
+    pvgpu_virtio_gpu_poll(dev);
+    check(vmm.fence_count == 0, "it has not retired 200 ms later (the queue still waits)");
+
+    signal(SIGALRM, on_destroy_hang);
+    alarm(10);
+    const int64_t start = now_ms();
+    req_new(&r, CTX_DESTROY, 9, 24);
+    t = send_req(&r, &out);
+    const int64_t took = now_ms() - start;
+    alarm(0);
+    check(t == OK_NODATA && took < 1000,
+          "CTX_DESTROY returns within 1 s although the fence worker waited (%" PRId64 " ms)", took);
+    wait_fences(1);
+    check(vmm.fence_count == 1 && vmm.fences[0].fence_id == 900 && vmm.fences[0].ctx_id == 9,
+          "the fence is reported once, after the context went");
+    req_new(&r, CTX_CREATE, 9, 24);
+    expect(ctx_create(&r, 9, CAPSET_VENUS, "again", 5), OK_NODATA, "the context id is free again");
+    req_new(&r, CTX_DESTROY, 9, 24);
+    expect(&r, OK_NODATA, "CTX_DESTROY 9 again");
+}
+
 static void test_scanout(void)
 {
     struct req r;
@@ -1060,6 +1132,7 @@ int main(void)
     test_map();
     test_submit();
     test_fences();
+    test_destroy_waiting_context();
     test_scanout();
     test_fds_close_on_exec();
     test_unref();
