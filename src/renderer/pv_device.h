@@ -63,6 +63,11 @@ void pv_device_release_waiters(struct pv_context *ctx, struct pv_device *device)
 VkResult pv_queue_wait_idle(struct pv_context *ctx, struct pv_device *device,
                             struct pv_queue *only);
 void pv_device_keep_fence(struct pv_device *device, VkFence fence);
+/* Waits like pv_queue_wait_idle for every queue, and returns VK_SUCCESS only with the context
+ * locked and the device still idle: a host driver call that waits for the device itself then
+ * cannot block. VK_TIMEOUT when the wait was cut short (teardown, a fatal context, the device
+ * being destroyed), or the error of the host driver. Under ctx->mutex. */
+VkResult pv_device_drain(struct pv_context *ctx, struct pv_device *device);
 /* Waits until the channels waiting on the device have let go of it. Under ctx->mutex. */
 void pv_device_wait_unused(struct pv_context *ctx, struct pv_device *device);
 

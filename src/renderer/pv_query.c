@@ -119,6 +119,48 @@ bool pv_check_vkGetQueryPoolResults(struct pv_context *ctx,
                        a->dataSize);
 }
 
+/* The host must not block with the context locked on a query that only the guest could end:
+ * VK_QUERY_RESULT_WAIT_BIT on a query never submitted waits forever on a GPU driver, and a CPU
+ * driver (lavapipe) waits for the whole device inside every call, which a queue waiting on a
+ * semaphore the guest never signals never gets to. So the device is drained first, with the
+ * context unlocked, and the driver asked without WAIT_BIT: once the device is idle, every
+ * query submitted is available, and one never submitted is VK_NOT_READY instead of a hang. */
+void pv_handle_vkGetQueryPoolResults(struct pv_context *ctx,
+                                     struct pv_args_vkGetQueryPoolResults *a)
+{
+    struct pv_device *device = a->device_object->device;
+    const bool drain = (a->flags & VK_QUERY_RESULT_WAIT_BIT) ||
+                       device->physical_device->properties.deviceType ==
+                           VK_PHYSICAL_DEVICE_TYPE_CPU;
+    if (drain) {
+        VkResult r = pv_device_drain(ctx, device);
+        if (r == VK_TIMEOUT) {
+            /* Cut short by a teardown: the answer goes nowhere. */
+            a->ret = VK_ERROR_DEVICE_LOST;
+            return;
+        }
+        if (r != VK_SUCCESS) {
+            a->ret = r;
+            return;
+        }
+        /* Another channel may have destroyed the pool meanwhile, and made another with the
+         * same host handle: look again and check against that one. */
+        a->queryPool_object = pv_context_object_for_handle(ctx, VK_OBJECT_TYPE_QUERY_POOL,
+                                                           (uint64_t)a->queryPool);
+        if (!a->queryPool_object || a->queryPool_object->device != device) {
+            pv_context_set_fatal(ctx, "vkGetQueryPoolResults: the query pool was destroyed "
+                                 "while the command waited for the device");
+            return;
+        }
+        if (!pv_check_vkGetQueryPoolResults(ctx, a))
+            return;
+    }
+    a->ret = device->dispatch.vkGetQueryPoolResults(a->device, a->queryPool, a->firstQuery,
+                                                    a->queryCount, a->dataSize, a->pData,
+                                                    a->stride,
+                                                    a->flags & ~VK_QUERY_RESULT_WAIT_BIT);
+}
+
 bool pv_check_vkCmdCopyQueryPoolResults(struct pv_context *ctx,
                                         const struct pv_args_vkCmdCopyQueryPoolResults *a)
 {

@@ -261,6 +261,50 @@ VkResult pv_queue_wait_idle(struct pv_context *ctx, struct pv_device *device,
     return result;
 }
 
+/* How long a device that pv_queue_wait_idle just found idle may take, with the context locked,
+ * to show it still is: its queues need only get to an empty submission. */
+#define IDLE_CONFIRM_NS (20ull * 1000 * 1000)
+
+/* Whether every queue of the device gets through an empty submission within IDLE_CONFIRM_NS,
+ * without unlocking the context. */
+static bool idle_now(struct pv_device *device)
+{
+    const VkFenceCreateInfo info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+    for (struct pv_queue *q = device->queues; q; q = q->next) {
+        VkFence fence;
+        if (device->dispatch.vkCreateFence(device->handle, &info, NULL, &fence) != VK_SUCCESS)
+            return false;
+        VkResult r = device->dispatch.vkQueueSubmit(q->handle, 0, NULL, fence);
+        if (r == VK_SUCCESS)
+            r = device->dispatch.vkWaitForFences(device->handle, 1, &fence, VK_TRUE,
+                                                 IDLE_CONFIRM_NS);
+        if (r == VK_TIMEOUT) {
+            pv_device_keep_fence(device, fence);
+            return false;
+        }
+        device->dispatch.vkDestroyFence(device->handle, fence, NULL);
+        if (r != VK_SUCCESS)
+            return false;
+    }
+    return true;
+}
+
+VkResult pv_device_drain(struct pv_context *ctx, struct pv_device *device)
+{
+    for (;;) {
+        VkResult r = pv_queue_wait_idle(ctx, device, NULL);
+        if (r != VK_SUCCESS)
+            return r;
+        /* Another channel may have submitted work that never finishes while the wait had the
+         * context unlocked; now that it is locked again nobody can, so an idle device stays
+         * idle until the caller is done. */
+        if (pv_context_waits_end(ctx) || device->destroying)
+            return VK_TIMEOUT;
+        if (idle_now(device))
+            return VK_SUCCESS;
+    }
+}
+
 void pv_handle_vkQueueWaitIdle(struct pv_context *ctx, struct pv_args_vkQueueWaitIdle *a)
 {
     struct pv_queue *queue = (struct pv_queue *)a->queue_object;
