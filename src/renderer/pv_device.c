@@ -349,7 +349,7 @@ int pv_context_wait_queue(struct pv_context *ctx, uint64_t queue_id)
         pv_context_set_fatal(ctx, "sync queue: 0x%llx is not a VkQueue",
                              (unsigned long long)queue_id);
     else
-        result = pv_queue_wait_idle(ctx, obj->device, (struct pv_queue *)obj);
+        result = pv_queue_wait_idle(ctx, obj->device, (struct pv_queue *)obj, UINT64_MAX);
     return transport_wait_end(ctx, result);
 }
 
@@ -449,7 +449,7 @@ int pv_context_wait_idle(struct pv_context *ctx)
          instance = instance->next) {
         for (struct pv_device *device = instance->devices; device && result == VK_SUCCESS;
              device = device->next)
-            result = pv_queue_wait_idle(ctx, device, NULL);
+            result = pv_queue_wait_idle(ctx, device, NULL, UINT64_MAX);
     }
     return transport_wait_end(ctx, result);
 }

@@ -61,13 +61,17 @@ void pv_device_release_waiters(struct pv_context *ctx, struct pv_device *device)
 /* Waits, with the context unlocked, until the work submitted so far to one queue of the device
  * (or to each of them, only = NULL) has completed. Under ctx->mutex. */
 VkResult pv_queue_wait_idle(struct pv_context *ctx, struct pv_device *device,
-                            struct pv_queue *only);
+                            struct pv_queue *only, uint64_t timeout_ns);
 void pv_device_keep_fence(struct pv_device *device, VkFence fence);
 /* Waits like pv_queue_wait_idle for every queue, and returns VK_SUCCESS only with the context
  * locked and the device still idle: a host driver call that waits for the device itself then
  * cannot block. VK_TIMEOUT when the wait was cut short (teardown, a fatal context, the device
- * being destroyed), or the error of the host driver. Under ctx->mutex. */
+ * being destroyed, the transport's bound on guest waits), or the error of the host driver.
+ * Under ctx->mutex. */
 VkResult pv_device_drain(struct pv_context *ctx, struct pv_device *device);
+/* The timeout a guest's wait command gets: its own, cut to the transport's bound
+ * (pv_renderer_options.max_transport_wait_ns) when it runs on the transport's channel. */
+uint64_t pv_guest_wait_timeout(struct pv_context *ctx, uint64_t timeout_ns);
 /* Waits until the channels waiting on the device have let go of it. Under ctx->mutex. */
 void pv_device_wait_unused(struct pv_context *ctx, struct pv_device *device);
 

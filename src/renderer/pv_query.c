@@ -135,8 +135,9 @@ void pv_handle_vkGetQueryPoolResults(struct pv_context *ctx,
     if (drain) {
         VkResult r = pv_device_drain(ctx, device);
         if (r == VK_TIMEOUT) {
-            /* Cut short by a teardown: the answer goes nowhere. */
-            a->ret = VK_ERROR_DEVICE_LOST;
+            /* Cut short (a teardown, the transport's bound): nothing is written, as for
+             * queries not available yet. */
+            a->ret = VK_NOT_READY;
             return;
         }
         if (r != VK_SUCCESS) {

@@ -53,6 +53,14 @@ struct pv_renderer_options {
     uint64_t max_memory_bytes;   /* device memory allocated at once (default 64 GiB) */
     uint32_t max_blobs;          /* live blob resources (default 65536) */
     uint32_t max_rings;          /* live rings (default 64) */
+
+    /* The longest a guest's own wait command (vkWaitForFences, vkWaitSemaphores, queue and
+     * device idleness, vkResetFenceResourceMESA, query results) may block the transport's
+     * thread, whatever timeout the guest asked for; 0: no bound. A transport whose thread
+     * serves more than that context (a VMM's control queue serves every context of the VM)
+     * sets one: past it the command answers VK_TIMEOUT (VK_NOT_READY for query results).
+     * Waits on rings run on the context's own workers and are not bounded. */
+    uint64_t max_transport_wait_ns;
 };
 
 #define PV_DEFAULT_MAX_OBJECTS (1u << 20)

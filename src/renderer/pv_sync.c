@@ -87,7 +87,8 @@ void pv_handle_vkWaitSemaphores(struct pv_context *ctx, struct pv_args_vkWaitSem
         if (!handle_is_timeline(ctx, a->pWaitInfo->pSemaphores[i], "vkWaitSemaphores"))
             return;
     }
-    a->ret = sliced_wait(ctx, device, wait_semaphores, a->pWaitInfo, a->timeout);
+    a->ret = sliced_wait(ctx, device, wait_semaphores, a->pWaitInfo,
+                         pv_guest_wait_timeout(ctx, a->timeout));
 }
 
 void pv_handle_vkSignalSemaphore(struct pv_context *ctx, struct pv_args_vkSignalSemaphore *a)
@@ -151,6 +152,14 @@ void pv_device_release_waiters(struct pv_context *ctx, struct pv_device *device)
 
 /* -- waits ------------------------------------------------------------------------------ */
 
+uint64_t pv_guest_wait_timeout(struct pv_context *ctx, uint64_t timeout_ns)
+{
+    const uint64_t bound = ctx->options.max_transport_wait_ns;
+    if (bound && ctx->channel == &ctx->transport && timeout_ns > bound)
+        return bound;
+    return timeout_ns;
+}
+
 /* A host wait, cut into slices so that the context is unlocked while it blocks (the guest's
  * other channels run meanwhile) and a teardown or a fatal error ends it within a slice. */
 
@@ -210,7 +219,7 @@ void pv_handle_vkWaitForFences(struct pv_context *ctx, struct pv_args_vkWaitForF
 {
     struct pv_device *device = a->device_object->device;
     const struct fence_wait w = { a->fenceCount, a->pFences, a->waitAll };
-    a->ret = sliced_wait(ctx, device, wait_fences, &w, a->timeout);
+    a->ret = sliced_wait(ctx, device, wait_fences, &w, pv_guest_wait_timeout(ctx, a->timeout));
 }
 
 static VkResult wait_semaphores(struct pv_device *device, const void *data, uint64_t timeout_ns)
@@ -222,7 +231,7 @@ static VkResult wait_semaphores(struct pv_device *device, const void *data, uint
  * vkQueueWaitIdle, the wait itself does not use the queue, which other channels may submit to
  * meanwhile. A device waits for each of its queues. */
 VkResult pv_queue_wait_idle(struct pv_context *ctx, struct pv_device *device,
-                            struct pv_queue *only)
+                            struct pv_queue *only, uint64_t timeout_ns)
 {
     uint32_t count = 0;
     for (struct pv_queue *q = device->queues; q; q = q->next)
@@ -246,10 +255,10 @@ VkResult pv_queue_wait_idle(struct pv_context *ctx, struct pv_device *device,
     }
     if (result == VK_SUCCESS) {
         const struct fence_wait w = { made, fences, VK_TRUE };
-        result = sliced_wait(ctx, device, wait_fences, &w, UINT64_MAX);
+        result = sliced_wait(ctx, device, wait_fences, &w, timeout_ns);
     }
     if (result == VK_TIMEOUT) {
-        /* Cut short by a teardown: the fences may still be pending, and only an idle device
+        /* Cut short by a teardown or a bound: the fences may still be pending, and only an idle device
          * may destroy them (pv_device_destroy). */
         for (uint32_t i = 0; i < made; i++)
             pv_device_keep_fence(device, fences[i]);
@@ -291,8 +300,12 @@ static bool idle_now(struct pv_device *device)
 
 VkResult pv_device_drain(struct pv_context *ctx, struct pv_device *device)
 {
+    const uint64_t start = pv_now_ns(), timeout = pv_guest_wait_timeout(ctx, UINT64_MAX);
     for (;;) {
-        VkResult r = pv_queue_wait_idle(ctx, device, NULL);
+        const uint64_t spent = pv_now_ns() - start;
+        if (spent >= timeout)
+            return VK_TIMEOUT;
+        VkResult r = pv_queue_wait_idle(ctx, device, NULL, timeout - spent);
         if (r != VK_SUCCESS)
             return r;
         /* Another channel may have submitted work that never finishes while the wait had the
@@ -308,12 +321,14 @@ VkResult pv_device_drain(struct pv_context *ctx, struct pv_device *device)
 void pv_handle_vkQueueWaitIdle(struct pv_context *ctx, struct pv_args_vkQueueWaitIdle *a)
 {
     struct pv_queue *queue = (struct pv_queue *)a->queue_object;
-    a->ret = pv_queue_wait_idle(ctx, queue->base.device, queue);
+    a->ret = pv_queue_wait_idle(ctx, queue->base.device, queue,
+                                pv_guest_wait_timeout(ctx, UINT64_MAX));
 }
 
 void pv_handle_vkDeviceWaitIdle(struct pv_context *ctx, struct pv_args_vkDeviceWaitIdle *a)
 {
-    a->ret = pv_queue_wait_idle(ctx, a->device_object->device, NULL);
+    a->ret = pv_queue_wait_idle(ctx, a->device_object->device, NULL,
+                                pv_guest_wait_timeout(ctx, UINT64_MAX));
 }
 
 void pv_device_keep_fence(struct pv_device *device, VkFence fence)
@@ -394,7 +409,8 @@ void pv_handle_vkResetFenceResourceMESA(struct pv_context *ctx,
 {
     struct pv_device *device = a->device_object->device;
     const struct fence_wait w = { 1, &a->fence, VK_TRUE };
-    VkResult r = sliced_wait(ctx, device, wait_fences, &w, UINT64_MAX);
+    VkResult r = sliced_wait(ctx, device, wait_fences, &w,
+                             pv_guest_wait_timeout(ctx, UINT64_MAX));
     if (r == VK_SUCCESS && !device->destroying && pv_context_object_for_handle(
                                                       ctx, VK_OBJECT_TYPE_FENCE,
                                                       (uint64_t)a->fence))

@@ -22,6 +22,9 @@
 /* The Venus capset is 160 bytes; a capset larger than this is a renderer bug. */
 #define CAPSET_MAX_BYTES 4096u
 
+/* The longest a guest's wait command in an execbuffer blocks the VMM's thread. */
+#define PV_GPU_MAX_GUEST_WAIT_NS (1000ull * 1000 * 1000)
+
 struct pending_fence {
     struct pv_gpu_fence fence;
     struct pending_fence *next;
@@ -359,7 +362,12 @@ enum pv_gpu_status pv_gpu_context_create(struct pv_gpu *gpu, uint32_t ctx_id, ui
         free(c);
         return PV_GPU_ERR_UNSPEC;
     }
-    c->renderer = pv_context_create(ctx_id, debug_name, &gpu->options.renderer);
+    /* Execbuffers run on the VMM's control-queue thread, which serves every context of the
+     * VM: a guest's wait there must not hold it for long. */
+    struct pv_renderer_options options = gpu->options.renderer;
+    if (!options.max_transport_wait_ns)
+        options.max_transport_wait_ns = PV_GPU_MAX_GUEST_WAIT_NS;
+    c->renderer = pv_context_create(ctx_id, debug_name, &options);
     if (!c->renderer) {
         close(c->poll_fd);
         free(c);

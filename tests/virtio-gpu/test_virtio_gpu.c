@@ -808,6 +808,16 @@ static void on_destroy_hang(int sig)
     _exit(1);
 }
 
+static void on_wait_hang(int sig)
+{
+    (void)sig;
+    static const char line[] = "not ok - a guest's endless wait in SUBMIT_3D still blocks the "
+                               "VMM's thread after 10 s\nBail out!\n";
+    ssize_t ignored = write(STDOUT_FILENO, line, sizeof(line) - 1);
+    (void)ignored;
+    _exit(1);
+}
+
 /* A context whose only queue waits on a timeline value only its guest would signal, with a ring
  * fence behind that work: the fence worker waits for the queue, which never gets there. The
  * VMM's CTX_DESTROY must not wait with it: it returns within a second, and the fence is
@@ -817,7 +827,7 @@ static void test_destroy_waiting_context(void)
     struct req r;
     struct resp out;
     const uint64_t instance = 0x1110, physical = 0x2220, device = 0x3330, queue = 0x4440,
-                   semaphore = 0x5550;
+                   semaphore = 0x5550, fence = 0x6660;
     expect(ctx_create(&r, 9, CAPSET_VENUS, "stuck-queue", 11), OK_NODATA, "CTX_CREATE 9");
     struct pv_test_cs cs;
     pv_test_cs_init(&cs);
@@ -829,12 +839,35 @@ static void test_destroy_waiting_context(void)
     pv_test_cs_submit_wait_timeline(&cs, queue, semaphore, 1, 0);
     expect(submit_req(&r, 9, cs.data, (uint32_t)cs.size), OK_NODATA,
            "SUBMIT_3D: a device whose queue waits for a timeline value never signalled");
+
+    /* The guest's own endless waits in an execbuffer hold the VMM's thread at most a second
+     * or so (the device's bound on guest waits), not for ever. */
+    signal(SIGALRM, on_wait_hang);
+    alarm(10);
+    pv_test_cs_reset(&cs);
+    pv_test_cs_create_fence(&cs, device, fence);
+    pv_test_cs_wait_for_fences(&cs, 0, device, fence, PV_TEST_UINT64_MAX);
+    int64_t start = now_ms();
+    uint32_t t = send_req(submit_req(&r, 9, cs.data, (uint32_t)cs.size), &out);
+    int64_t took = now_ms() - start;
+    check(t == OK_NODATA && took >= 900 && took < 3000,
+          "SUBMIT_3D with vkWaitForFences(UINT64_MAX) on a fence never submitted returns after "
+          "the 1 s bound (%" PRId64 " ms)", took);
+    pv_test_cs_reset(&cs);
+    pv_test_cs_queue_wait_idle(&cs, 0, queue);
+    start = now_ms();
+    t = send_req(submit_req(&r, 9, cs.data, (uint32_t)cs.size), &out);
+    took = now_ms() - start;
+    alarm(0);
+    check(t == OK_NODATA && took >= 900 && took < 3000,
+          "SUBMIT_3D with vkQueueWaitIdle on the waiting queue returns after the 1 s bound "
+          "(%" PRId64 " ms)", took);
     pv_test_cs_fini(&cs);
 
     vmm.fence_count = 0;
     submit_req(&r, 9, NULL, 0);
     req_fence(&r, FLAG_FENCE | FLAG_INFO_RING_IDX, 900, 1);
-    uint32_t t = send_req(&r, &out);
+    t = send_req(&r, &out);
     check(t == OK_NODATA && out.result == PVGPU_CTRL_DEFERRED,
           "a fence on ring 1 behind the waiting queue is deferred");
     struct pollfd pfd = { .fd = pvgpu_virtio_gpu_event_fd(dev), .events = POLLIN };
@@ -844,10 +877,10 @@ static void test_destroy_waiting_context(void)
 
     signal(SIGALRM, on_destroy_hang);
     alarm(10);
-    const int64_t start = now_ms();
+    start = now_ms();
     req_new(&r, CTX_DESTROY, 9, 24);
     t = send_req(&r, &out);
-    const int64_t took = now_ms() - start;
+    took = now_ms() - start;
     alarm(0);
     check(t == OK_NODATA && took < 1000,
           "CTX_DESTROY returns within 1 s although the fence worker waited (%" PRId64 " ms)", took);
