@@ -942,6 +942,10 @@ def run_guest(args, guest, workloads, memory_guests, repetitions, ways):
     if guest.root:
         guest_line = '- guest: %s, the Debian root %s (%s); the driver says "%s"' % (
             guest.title(), guest.root, guest.packages, guest.driver_info or 'unknown')
+    elif guest.name != 'bookworm':
+        guest_line = ('- guest: %s, packed from its Debian root with its own libc and Vulkan loader (%s), '
+                      'served the current protocol; the driver says "%s"' % (
+                          guest.title(), guest.icd, guest.driver_info or 'unknown'))
     else:
         guest_line = '- guest: %s, a driver of this system (%s), served the 2022 protocol; the driver says "%s"' % (
             guest.title(), guest.icd, guest.driver_info or 'unknown')
