@@ -7,6 +7,7 @@
  * log why and still serve. Output is TAP; the pvgpu executable comes from $PVGPU or argv[1]. */
 #define _GNU_SOURCE
 #include "pv_test_server.h"
+#include "pv_test_sync_calls.h"
 #include "pv_test_venus_calls.h"
 
 #include <inttypes.h>
@@ -639,29 +640,7 @@ static void cs_create_timeline_semaphore(struct pv_test_cs *cs)
  * work stays unfinished until the guest signals it. */
 static void cs_submit_wait(struct pv_test_cs *cs, uint64_t value)
 {
-    pv_test_cs_command(cs, CMD_vkQueueSubmit, 0);
-    pv_test_cs_handle(cs, QUEUE_ID);
-    pv_test_cs_u32(cs, 1);        /* submitCount */
-    pv_test_cs_array_size(cs, 1); /* pSubmits */
-    pv_test_cs_u32(cs, STYPE_SUBMIT_INFO);
-    pv_test_cs_marker(cs, true);  /* pNext: VkTimelineSemaphoreSubmitInfo */
-    pv_test_cs_u32(cs, STYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO);
-    pv_test_cs_marker(cs, false);
-    pv_test_cs_u32(cs, 1);        /* waitSemaphoreValueCount */
-    pv_test_cs_array_size(cs, 1);
-    pv_test_cs_u64(cs, value);
-    pv_test_cs_u32(cs, 0);        /* signalSemaphoreValueCount */
-    pv_test_cs_array_size(cs, 0);
-    pv_test_cs_u32(cs, 1);        /* waitSemaphoreCount */
-    pv_test_cs_array_size(cs, 1);
-    pv_test_cs_handle(cs, SEMAPHORE_ID);
-    pv_test_cs_array_size(cs, 1); /* pWaitDstStageMask */
-    pv_test_cs_u32(cs, PIPELINE_STAGE_ALL_COMMANDS);
-    pv_test_cs_u32(cs, 0);        /* commandBufferCount */
-    pv_test_cs_array_size(cs, 0);
-    pv_test_cs_u32(cs, 0);        /* signalSemaphoreCount */
-    pv_test_cs_array_size(cs, 0);
-    pv_test_cs_handle(cs, 0);     /* fence */
+    pv_test_cs_submit_wait_timeline(cs, QUEUE_ID, SEMAPHORE_ID, value, 0);
 }
 
 static void cs_signal_semaphore(struct pv_test_cs *cs, uint64_t value)
