@@ -30,16 +30,8 @@
 #define SEMAPHORE_ID 0x00005eed50000050ull
 
 /* Venus numbers and sTypes only the queue timeline case uses. */
-#define CMD_vkQueueSubmit 18u
-#define CMD_vkCreateSemaphore 40u
 #define CMD_vkSignalSemaphore 174u
-#define STYPE_SUBMIT_INFO 4u
-#define STYPE_SEMAPHORE_CREATE_INFO 9u
-#define STYPE_SEMAPHORE_TYPE_CREATE_INFO 1000207002u
-#define STYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO 1000207003u
 #define STYPE_SEMAPHORE_SIGNAL_INFO 1000207005u
-#define SEMAPHORE_TYPE_TIMELINE 1u
-#define PIPELINE_STAGE_ALL_COMMANDS 0x10000u
 #define API_VERSION_1_2 0x00402000u
 
 static struct pv_test_server server;
@@ -621,19 +613,7 @@ static int start_device(struct pv_test_guest *guest, const char *name, uint32_t 
 /* A timeline semaphore of DEVICE_ID at value 0. */
 static void cs_create_timeline_semaphore(struct pv_test_cs *cs)
 {
-    pv_test_cs_command(cs, CMD_vkCreateSemaphore, 0);
-    pv_test_cs_handle(cs, DEVICE_ID);
-    pv_test_cs_marker(cs, true);  /* pCreateInfo */
-    pv_test_cs_u32(cs, STYPE_SEMAPHORE_CREATE_INFO);
-    pv_test_cs_marker(cs, true);  /* pNext: VkSemaphoreTypeCreateInfo */
-    pv_test_cs_u32(cs, STYPE_SEMAPHORE_TYPE_CREATE_INFO);
-    pv_test_cs_marker(cs, false);
-    pv_test_cs_u32(cs, SEMAPHORE_TYPE_TIMELINE);
-    pv_test_cs_u64(cs, 0);        /* initialValue */
-    pv_test_cs_u32(cs, 0);        /* flags */
-    pv_test_cs_marker(cs, false); /* pAllocator */
-    pv_test_cs_marker(cs, true);  /* pSemaphore */
-    pv_test_cs_handle(cs, SEMAPHORE_ID);
+    pv_test_cs_create_timeline_semaphore(cs, DEVICE_ID, SEMAPHORE_ID);
 }
 
 /* vkQueueSubmit of an empty batch that waits for the semaphore to reach value: the queue's
