@@ -75,11 +75,7 @@ int pv_malformed_start_device(struct pv_test_guest *guest)
 {
     if (pv_test_create_instance_api(guest, INSTANCE_ID, API_VERSION_1_3, 0))
         return -1;
-    const int64_t count = pv_test_count_physical_devices(guest, INSTANCE_ID, 0);
-    uint64_t ids[64];
-    for (int64_t i = 0; i < count; i++)
-        ids[i] = PHYSICAL_DEVICE_ID + 0x100 * (uint64_t)i;
-    if (count < 1 || pv_test_enumerate_physical_devices(guest, INSTANCE_ID, (uint32_t)count, ids, 0))
+    if (pv_test_enumerate_all_physical_devices(guest, INSTANCE_ID, PHYSICAL_DEVICE_ID) < 1)
         return -1;
     struct pv_test_cs cs;
     const uint8_t *reply;

@@ -168,3 +168,15 @@ int pv_test_enumerate_physical_devices(struct pv_test_guest *guest, uint64_t ins
     }
     return pv_test_check_reply_end(reply, size, "vkEnumeratePhysicalDevices");
 }
+
+int64_t pv_test_enumerate_all_physical_devices(struct pv_test_guest *guest, uint64_t instance,
+                                               uint64_t first_id)
+{
+    const int64_t count = pv_test_count_physical_devices(guest, instance, 0);
+    uint64_t ids[64];
+    for (int64_t i = 0; i < count; i++)
+        ids[i] = first_id + 0x100 * (uint64_t)i;
+    if (count < 1 || pv_test_enumerate_physical_devices(guest, instance, (uint32_t)count, ids, 0))
+        return -1;
+    return count;
+}

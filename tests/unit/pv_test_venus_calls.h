@@ -33,4 +33,9 @@ int64_t pv_test_count_physical_devices(struct pv_test_guest *guest, uint64_t ins
 int pv_test_enumerate_physical_devices(struct pv_test_guest *guest, uint64_t instance, uint32_t count,
                                        const uint64_t *ids, uint64_t position);
 
+/* Both of the above, as a driver does at start: the devices get ids first_id + 0x100 * i.
+ * Returns the count, or -1. */
+int64_t pv_test_enumerate_all_physical_devices(struct pv_test_guest *guest, uint64_t instance,
+                                               uint64_t first_id);
+
 #endif

@@ -69,12 +69,8 @@ static int start_guest(struct pv_test_guest *guest, const char *name, struct pv_
 {
     if (pv_test_guest_start(guest, server.socket_path, name, 1 << 20, 0, 4096))
         return -1;
-    const int64_t count = pv_test_create_instance_api(guest, INSTANCE_ID, PV_TEST_API_VERSION_1_2, 0)
-                              ? -1 : pv_test_count_physical_devices(guest, INSTANCE_ID, 0);
-    uint64_t ids[64];
-    for (int64_t i = 0; i < count; i++)
-        ids[i] = PHYSICAL_DEVICE_ID + 0x100 * (uint64_t)i;
-    if (count < 1 || pv_test_enumerate_physical_devices(guest, INSTANCE_ID, (uint32_t)count, ids, 0))
+    if (pv_test_create_instance_api(guest, INSTANCE_ID, PV_TEST_API_VERSION_1_2, 0) ||
+        pv_test_enumerate_all_physical_devices(guest, INSTANCE_ID, PHYSICAL_DEVICE_ID) < 1)
         return -1;
     struct pv_test_cs cs;
     pv_test_cs_init(&cs);
@@ -219,13 +215,8 @@ static void query_never_begun(void)
 {
     struct pv_test_guest guest;
     bool ok = pv_test_guest_start(&guest, server.socket_path, "pvw-query-idle", 1 << 20, 0, 4096) == 0;
-    int64_t count = -1;
-    if (ok && pv_test_create_instance_api(&guest, INSTANCE_ID, PV_TEST_API_VERSION_1_2, 0) == 0)
-        count = pv_test_count_physical_devices(&guest, INSTANCE_ID, 0);
-    uint64_t ids[64];
-    for (int64_t i = 0; i < count; i++)
-        ids[i] = PHYSICAL_DEVICE_ID + 0x100 * (uint64_t)i;
-    ok = count >= 1 && pv_test_enumerate_physical_devices(&guest, INSTANCE_ID, (uint32_t)count, ids, 0) == 0;
+    ok = ok && pv_test_create_instance_api(&guest, INSTANCE_ID, PV_TEST_API_VERSION_1_2, 0) == 0 &&
+         pv_test_enumerate_all_physical_devices(&guest, INSTANCE_ID, PHYSICAL_DEVICE_ID) >= 1;
     struct pv_test_cs cs;
     pv_test_cs_init(&cs);
     pv_test_cs_create_device(&cs, 0, PHYSICAL_DEVICE_ID, true, DEVICE_ID);

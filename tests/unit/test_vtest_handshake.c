@@ -570,13 +570,8 @@ static int start_device(struct pv_test_guest *guest, const char *name, uint32_t 
 {
     if (pv_test_guest_start(guest, server.socket_path, name, 1 << 20, 0, 4096))
         return -1;
-    int64_t count = -1;
-    if (pv_test_create_instance_api(guest, INSTANCE_ID, API_VERSION_1_2, 0) == 0)
-        count = pv_test_count_physical_devices(guest, INSTANCE_ID, 0);
-    uint64_t ids[64];
-    for (int64_t i = 0; i < count; i++)
-        ids[i] = PHYSICAL_DEVICE_ID + 0x100 * (uint64_t)i;
-    if (count < 1 || pv_test_enumerate_physical_devices(guest, INSTANCE_ID, (uint32_t)count, ids, 0)) {
+    if (pv_test_create_instance_api(guest, INSTANCE_ID, API_VERSION_1_2, 0) ||
+        pv_test_enumerate_all_physical_devices(guest, INSTANCE_ID, PHYSICAL_DEVICE_ID) < 1) {
         pv_test_guest_stop(guest);
         return -1;
     }
