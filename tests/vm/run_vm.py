@@ -170,11 +170,14 @@ class Bed:
                 shutil.copy2(os.path.join(self.build, 'bench', name), os.path.join(self.work, 'bench'))
         return modules
 
-    def in_root(self, env, command, timeout, stdout=subprocess.PIPE):
-        full = [os.path.join(HERE, 'in-root.sh'), self.root, self.work] + \
+    def in_root_command(self, env, command):
+        """command chrooted in the root with env, the work folder at /tmp/pv (in-root.sh)."""
+        return [os.path.join(HERE, 'in-root.sh'), self.root, self.work] + \
                ['%s=%s' % kv for kv in env.items()] + ['--'] + command
-        return subprocess.run(full, stdout=stdout, stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout)
+
+    def in_root(self, env, command, timeout, stdout=subprocess.PIPE):
+        return subprocess.run(self.in_root_command(env, command), stdout=stdout,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
     def native(self, name, timeout):
         """A program natively in the root, on the root's lavapipe."""
@@ -216,9 +219,8 @@ class Bed:
         if host == 'reference':
             env['PVGPU_REFERENCE'] = '1'
         start = time.monotonic()
-        full = [os.path.join(HERE, 'in-root.sh'), self.root, self.work] + \
-               ['%s=%s' % kv for kv in env.items()] + ['--', 'sh', '/tmp/pv/boot.sh']
-        proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(self.in_root_command(env, ['sh', '/tmp/pv/boot.sh']),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         snapshots, seen, first_result = {}, set(), None
         self.signalled = None
         kill_at = self.args.kill_qemu_at
